@@ -1,0 +1,68 @@
+"""zslab (智算 Lab): the notebook front door of an intelligent-computing cloud.
+
+>>> import zslab
+>>> lab = zslab.connect()        # doctest: +SKIP
+
+Heavy modules (the SDK's HTTP stack, the hub, Dask, torch) load on first use, so importing
+zslab stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from zslab._version import __version__
+from zslab.errors import (
+    ApiError,
+    BadRequest,
+    ConfigError,
+    Conflict,
+    Forbidden,
+    HubUnavailable,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    StorageUnavailable,
+    Unauthenticated,
+    ZslabError,
+)
+
+if TYPE_CHECKING:
+    from zslab.client import Lab, connect
+
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "ConfigError",
+    "Conflict",
+    "Forbidden",
+    "HubUnavailable",
+    "InvalidInput",
+    "Lab",
+    "NotFound",
+    "PayloadTooLarge",
+    "ServerError",
+    "StorageUnavailable",
+    "Unauthenticated",
+    "ZslabError",
+    "__version__",
+    "connect",
+]
+
+_LAZY = {"connect": "zslab.client", "Lab": "zslab.client"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zslab' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,517 @@
+"""``zslab <noun> <verb>``: the command line.
+
+Every listing takes ``--json``. Client commands find the hub like :func:`zslab.connect` does
+(``--url``/``--token``, ``ZSLAB_URL``/``ZSLAB_TOKEN``, or the embedded hub's runtime file).
+Imports are lazy so ``zslab --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from zslab._version import __version__
+from zslab.errors import ZslabError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from zslab.client import Lab
+    from zslab.config import Settings
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_dump(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    return dump(mode="json") if dump else value
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(_dump(value), ensure_ascii=False, indent=2))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "-"
+    text = str(value)
+    if hasattr(value, "isoformat"):
+        text = value.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return text
+
+
+def _print_table(rows: Sequence[BaseModel], columns: Sequence[str]) -> None:
+    if not rows:
+        print("(none)")
+        return
+    table = [[_cell(getattr(row, c, None)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
+    print("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in table:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def _show(args: argparse.Namespace, value: Any, columns: Sequence[str]) -> int:
+    if args.json:
+        _print_json(value)
+    elif isinstance(value, list):
+        _print_table(value, columns)
+    else:
+        _print_table([value], columns)
+    return 0
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    from zslab.config import load_settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "home", None):
+        overrides["home"] = args.home
+    return load_settings(**overrides)
+
+
+def _lab(args: argparse.Namespace) -> Lab:
+    from zslab.client import connect
+
+    return connect(args.url, args.token, start=False, home=getattr(args, "home", None))
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+# --- runtime: up / down / status / hub ----------------------------------------------------
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from zslab import embedded
+
+    settings = _settings(args)
+    if args.detach:
+        info = embedded.start_detached(settings, port=args.port, dask=not args.no_dask)
+        print(embedded.banner(info, settings, headline=f"zslab {info.version} is up (detached)"))
+        print("Stop it with `zslab down`.")
+        return 0
+    return embedded.run_foreground(settings, host=args.host, port=args.port, dask=not args.no_dask)
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from zslab import embedded
+
+    print(embedded.stop(_settings(args), timeout=args.timeout))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from zslab import embedded
+
+    settings = _settings(args)
+    state = embedded.probe(settings)
+    if args.json:
+        _print_json({"status": state.status, **(asdict(state.info) if state.info else {})})
+    else:
+        print(state.describe(settings))
+    return 0 if state.status == "running" else 1
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    """Run only the hub, for a shared deployment (no Dask, no runtime file)."""
+    from zslab.hub.app import create_app, open_database
+    from zslab.hub.bootstrap import ensure_admin
+    from zslab.hub.db.engine import redact_url
+    from zslab.hub.server import bind_socket, make_server
+
+    overrides: dict[str, Any] = {}
+    if args.db:
+        overrides["db_url"] = args.db
+    if args.home:
+        overrides["home"] = args.home
+    from zslab.config import load_settings
+
+    settings = load_settings(**overrides)
+    db = open_database(settings)
+    boot = ensure_admin(db, secret=settings.bootstrap_token)
+    if boot.created and boot.secret and not settings.bootstrap_token:
+        print(f"Created the first admin, {boot.admin_name!r}. Its token, shown only now:")
+        print(f"  {boot.secret}")
+    app = create_app(settings, db=db)
+    sock = bind_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    print(f"zslab hub {__version__} on http://{host}:{port} (database {redact_url(db.url)})")
+    sys.stdout.flush()
+    server = make_server(app, log_level=args.log_level, access_log=args.access_log)
+    server.run(sockets=[sock])
+    return 0
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+USER_COLUMNS = ("id", "name", "role", "email", "disabled", "created_at")
+TOKEN_COLUMNS = ("id", "name", "prefix", "scopes", "kind", "expires_at", "revoked_at")
+ORG_COLUMNS = ("id", "slug", "name", "created_at")
+PROJECT_COLUMNS = ("id", "org_slug", "slug", "name", "created_at")
+MEMBER_COLUMNS = ("user_name", "role", "user_id", "created_at")
+AUDIT_COLUMNS = ("id", "at", "actor_name", "action", "object_id", "status", "outcome")
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        health = lab.health()
+    if args.json:
+        _print_json(health)
+    else:
+        db = health.database
+        print(
+            f"{health.status}: zslab {health.version}, up {health.uptime_s:.0f} s, "
+            f"database {db.get('url')} ({'ok' if db.get('ok') else 'failing'})"
+        )
+    return 0 if health.status == "ok" else 1
+
+
+def cmd_me(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        me = lab.me()
+    if args.json:
+        _print_json(me)
+    else:
+        print(f"{me.user.name} ({me.user.role}) via token {me.token.id} {me.token.scopes}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        token = lab.tokens.create(
+            args.name, scopes=_csv(args.scopes), expires_in_days=args.expires_days, user=args.user
+        )
+    if args.json:
+        _print_json(token)
+    else:
+        print(
+            f"Created {token.id} ({token.name}, scopes {','.join(token.scopes)}, expires "
+            f"{_cell(token.expires_at)}). The token, shown only now:"
+        )
+        print(f"  {token.secret}")
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        tokens = lab.tokens.list(user=args.user, include_revoked=args.all)
+    return _show(args, tokens, TOKEN_COLUMNS)
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        token = lab.tokens.revoke(args.token_id)
+    return _show(args, token, TOKEN_COLUMNS)
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        user = lab.users.add(
+            args.name, email=args.email, role=args.role, display_name=args.display_name
+        )
+    return _show(args, user, USER_COLUMNS)
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.users.list(), USER_COLUMNS)
+
+
+def cmd_user_show(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.users.get(args.name), USER_COLUMNS)
+
+
+def cmd_user_set(args: argparse.Namespace) -> int:
+    fields = {
+        k: v
+        for k, v in {
+            "role": args.role,
+            "email": args.email,
+            "display_name": args.display_name,
+            "disabled": args.disabled,
+        }.items()
+        if v is not None
+    }
+    with _lab(args) as lab:
+        return _show(args, lab.users.update(args.name, **fields), USER_COLUMNS)
+
+
+def cmd_org_add(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.orgs.add(args.slug, name=args.name), ORG_COLUMNS)
+
+
+def cmd_org_list(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.orgs.list(), ORG_COLUMNS)
+
+
+def cmd_org_show(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.orgs.get(args.org), ORG_COLUMNS)
+
+
+def cmd_org_members(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.orgs.members(args.org), MEMBER_COLUMNS)
+
+
+def cmd_org_member_add(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.orgs.add_member(args.org, args.user, role=args.role), MEMBER_COLUMNS)
+
+
+def cmd_org_member_remove(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        lab.orgs.remove_member(args.org, args.user)
+    print(f"Removed {args.user} from {args.org}.")
+    return 0
+
+
+def cmd_project_add(args: argparse.Namespace) -> int:
+    org, sep, slug = args.project.partition("/")
+    if not sep:
+        org, slug = args.org, args.project
+    if not org:
+        raise ZslabError(
+            f"Which organization should own {args.project!r}?",
+            field="org",
+            fix="Name it as ORG/SLUG (e.g. `zslab project add acme/nlp`) or pass --org.",
+        )
+    with _lab(args) as lab:
+        project = lab.projects.add(org, slug, name=args.name, description=args.description)
+    return _show(args, project, PROJECT_COLUMNS)
+
+
+def cmd_project_list(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.projects.list(org=args.org), PROJECT_COLUMNS)
+
+
+def cmd_project_show(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.projects.get(args.project), PROJECT_COLUMNS)
+
+
+def cmd_project_members(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.projects.members(args.project), MEMBER_COLUMNS)
+
+
+def cmd_project_member_add(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        member = lab.projects.add_member(args.project, args.user, role=args.role)
+    return _show(args, member, MEMBER_COLUMNS)
+
+
+def cmd_project_member_remove(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        lab.projects.remove_member(args.project, args.user)
+    print(f"Removed {args.user} from {args.project}.")
+    return 0
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    with _lab(args) as lab:
+        events = lab.audit.list(
+            actor=args.actor,
+            action=args.action,
+            outcome=args.outcome,
+            since=since,
+            limit=args.limit,
+        )
+    return _show(args, events, AUDIT_COLUMNS)
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    print(f"zslab {__version__}")
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument("--url", help="hub URL (default: ZSLAB_URL or the embedded hub)")
+    client.add_argument("--token", help="API token (default: ZSLAB_TOKEN or the runtime file)")
+    listing = argparse.ArgumentParser(add_help=False)
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    parser = argparse.ArgumentParser(
+        prog="zslab",
+        description="智算 Lab: accelerator slices, corpus pipelines, templates and cases.",
+    )
+    parser.add_argument("--home", help="state directory (default: ZSLAB_HOME)")
+    parser.add_argument("--version", action="version", version=f"zslab {__version__}")
+    nouns = parser.add_subparsers(dest="noun", metavar="<noun>")
+
+    def verb(
+        sub: Any, name: str, handler: Handler, help: str, parents: Sequence[Any] = ()
+    ) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = sub.add_parser(
+            name, help=help, description=help, parents=list(parents)
+        )
+        p.set_defaults(handler=handler)
+        return p
+
+    p = verb(nouns, "up", cmd_up, "start the embedded hub and Dask cluster")
+    p.add_argument("-d", "--detach", action="store_true", help="run in the background")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    p.add_argument("--no-dask", action="store_true", help="start the hub without Dask")
+    p = verb(nouns, "down", cmd_down, "stop the embedded hub")
+    p.add_argument("--timeout", type=float, default=30.0)
+    verb(nouns, "status", cmd_status, "is the embedded hub running?", [listing])
+    p = verb(nouns, "hub", cmd_hub, "run only the hub (shared deployment)")
+    p.add_argument("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://zslab@db/zslab")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--access-log", action="store_true")
+    verb(nouns, "health", cmd_health, "check the hub", [client, listing])
+    verb(nouns, "me", cmd_me, "who am I on the hub?", [client, listing])
+    verb(nouns, "version", cmd_version, "print the version")
+
+    token = nouns.add_parser("token", help="API tokens").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(token, "create", cmd_token_create, "create a token (shown once)", [client, listing])
+    p.add_argument("--name", default="api")
+    p.add_argument("--scopes", default="read,write", help="comma list of read,write,admin")
+    p.add_argument("--expires-days", type=int, default=None)
+    p.add_argument("--user", help="for another user (admins)")
+    p = verb(token, "list", cmd_token_list, "list tokens", [client, listing])
+    p.add_argument("--user", help="name or id; * for everyone's (admins)")
+    p.add_argument("--all", action="store_true", help="include revoked tokens")
+    p = verb(token, "revoke", cmd_token_revoke, "revoke a token", [client, listing])
+    p.add_argument("token_id")
+
+    user = nouns.add_parser("user", help="users").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(user, "add", cmd_user_add, "add a user (admins)", [client, listing])
+    p.add_argument("name")
+    p.add_argument("--email")
+    p.add_argument("--role", default="member", choices=["admin", "reviewer", "member"])
+    p.add_argument("--display-name", default="")
+    verb(user, "list", cmd_user_list, "list users (admins)", [client, listing])
+    p = verb(user, "show", cmd_user_show, "show a user", [client, listing])
+    p.add_argument("name")
+    p = verb(user, "set", cmd_user_set, "change a user", [client, listing])
+    p.add_argument("name")
+    p.add_argument("--role", choices=["admin", "reviewer", "member"])
+    p.add_argument("--email")
+    p.add_argument("--display-name")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--disable", dest="disabled", action="store_true", default=None)
+    group.add_argument("--enable", dest="disabled", action="store_false")
+
+    org = nouns.add_parser("org", help="organizations").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(org, "add", cmd_org_add, "add an organization (admins)", [client, listing])
+    p.add_argument("slug")
+    p.add_argument("--name", default="")
+    verb(org, "list", cmd_org_list, "list organizations", [client, listing])
+    p = verb(org, "show", cmd_org_show, "show an organization", [client, listing])
+    p.add_argument("org")
+    p = verb(org, "members", cmd_org_members, "list members", [client, listing])
+    p.add_argument("org")
+    p = verb(org, "member-add", cmd_org_member_add, "add a member / set a role", [client, listing])
+    p.add_argument("org")
+    p.add_argument("user")
+    p.add_argument("--role", default="member", choices=["owner", "member"])
+    p = verb(org, "member-remove", cmd_org_member_remove, "remove a member", [client])
+    p.add_argument("org")
+    p.add_argument("user")
+
+    project = nouns.add_parser("project", help="projects").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(project, "add", cmd_project_add, "add a project", [client, listing])
+    p.add_argument("project", help="ORG/SLUG, or SLUG with --org")
+    p.add_argument("--org")
+    p.add_argument("--name", default="")
+    p.add_argument("--description", default="")
+    p = verb(project, "list", cmd_project_list, "list projects", [client, listing])
+    p.add_argument("--org")
+    p = verb(project, "show", cmd_project_show, "show a project", [client, listing])
+    p.add_argument("project", help="id or ORG/SLUG")
+    p = verb(project, "members", cmd_project_members, "list members", [client, listing])
+    p.add_argument("project")
+    p = verb(project, "member-add", cmd_project_member_add, "add a member", [client, listing])
+    p.add_argument("project")
+    p.add_argument("user")
+    p.add_argument("--role", default="member", choices=["maintainer", "member"])
+    p = verb(project, "member-remove", cmd_project_member_remove, "remove a member", [client])
+    p.add_argument("project")
+    p.add_argument("user")
+
+    audit = nouns.add_parser("audit", help="the audit log (admins)").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(audit, "list", cmd_audit_list, "newest audit events first", [client, listing])
+    p.add_argument("--actor")
+    p.add_argument("--action")
+    p.add_argument("--outcome", choices=["success", "denied", "invalid", "error"])
+    p.add_argument("--since", help="ISO time, e.g. 2026-11-26T00:00:00+00:00")
+    p.add_argument("--limit", type=int, default=50)
+    return parser
+
+
+def _report(exc: ZslabError) -> None:
+    print(f"zslab: error: {exc.detail}", file=sys.stderr)
+    for item in exc.errors:
+        print(f"  - {item.get('field')}: {item.get('message')}", file=sys.stderr)
+    if exc.fix:
+        print(f"  fix: {exc.fix}", file=sys.stderr)
+    request_id = getattr(exc, "request_id", None)
+    if request_id:
+        print(f"  request id: {request_id}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.home:
+        os.environ["ZSLAB_HOME"] = args.home
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return handler(args)
+    except ZslabError as exc:
+        _report(exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,491 @@
+"""The zslab SDK: a typed client of the hub's HTTP API.
+
+>>> import zslab
+>>> lab = zslab.connect()                      # ZSLAB_URL/ZSLAB_TOKEN, or the embedded hub
+>>> lab.projects.add("acme", "nlp-course")     # doctest: +SKIP
+ProjectRead(id='prj_…', org_slug='acme', slug='nlp-course', …)
+
+Every call returns pydantic models from :mod:`zslab.schemas`; every failure raises a
+:class:`zslab.ZslabError` subclass carrying the hub's message and fix. Safe calls (GET, PUT,
+DELETE) and creating POSTs are retried on connection errors and 502/503/504; a creating POST
+carries an ``Idempotency-Key`` that stays the same across its retries, so a retry after a lost
+response never creates a second object.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from zslab._version import __version__
+from zslab.config import RuntimeInfo, Settings, load_settings
+from zslab.errors import (
+    ApiError,
+    ConfigError,
+    HubUnavailable,
+    NotFound,
+    ZslabError,
+    error_class_for,
+)
+from zslab.schemas import (
+    AuditEventRead,
+    Health,
+    Me,
+    OrgMemberRead,
+    OrgRead,
+    Page,
+    ProjectMemberRead,
+    ProjectRead,
+    TokenCreated,
+    TokenRead,
+    UserRead,
+)
+
+__all__ = ["Lab", "connect"]
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_RETRY_STATUS = frozenset({502, 503, 504})
+_API = "/api/v1"
+
+
+class Lab:
+    """A connection to one zslab hub. Use :func:`connect` to make one.
+
+    Resource namespaces: :attr:`users`, :attr:`tokens`, :attr:`orgs`, :attr:`projects`,
+    :attr:`audit`. Close it (or use ``with``) to release its HTTP connections.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        transport: httpx.BaseTransport | None = None,
+        runtime: RuntimeInfo | None = None,
+        source: str = "argument",
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.retries = retries
+        self.backoff = backoff
+        self.runtime = runtime
+        self.source = source
+        headers = {"User-Agent": f"zslab-sdk/{__version__}", "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        self.users = Users(self)
+        self.tokens = Tokens(self)
+        self.orgs = Orgs(self)
+        self.projects = Projects(self)
+        self.audit = Audit(self)
+
+    def __repr__(self) -> str:
+        return f"Lab(url={self.url!r}, source={self.source!r})"
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- the one place HTTP happens -----------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        create: bool = False,
+    ) -> Any:
+        """Send one API call (with retries) and return its decoded JSON (None for 204).
+
+        ``create=True`` marks a creating POST: it gets an Idempotency-Key and may be retried.
+        """
+        method = method.upper()
+        headers: dict[str, str] = {}
+        if create:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        retriable = method in _SAFE or create
+        params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, _API + path, json=json, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if retriable and attempt < self.retries:
+                    attempt += 1
+                    self._sleep(attempt, None)
+                    continue
+                raise self._unreachable(exc) from exc
+            if response.status_code in _RETRY_STATUS and retriable and attempt < self.retries:
+                attempt += 1
+                self._sleep(attempt, response.headers.get("Retry-After"))
+                continue
+            return self._decode(response)
+
+    def _sleep(self, attempt: int, retry_after: str | None) -> None:
+        delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+        if retry_after and retry_after.replace(".", "", 1).isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        log.debug("retrying in %.2f s (attempt %d)", delay, attempt)
+        time.sleep(delay)
+
+    def _unreachable(self, exc: Exception) -> HubUnavailable:
+        reason = type(exc).__name__
+        if self.source == "runtime file" and self.runtime is not None:
+            return HubUnavailable(
+                f"The runtime file points at a hub at {self.url} (pid {self.runtime.pid}, "
+                f"started {self.runtime.started_at}), but nothing answers there ({reason}): "
+                "that hub has stopped and left a stale runtime file.",
+                fix="Run `zslab up` to start a new hub (it replaces the stale file), or "
+                "`zslab down` to remove the file.",
+            )
+        origin = {"env": " (from ZSLAB_URL)", "argument": ""}.get(self.source, "")
+        return HubUnavailable(
+            f"No zslab hub answers at {self.url}{origin} ({reason}: {exc}).",
+            fix="Start it (`zslab up` for the embedded hub, `zslab hub` for a shared one) or "
+            "correct the URL.",
+        )
+
+    @staticmethod
+    def _decode(response: httpx.Response) -> Any:
+        if response.status_code < 400:
+            if response.status_code == 204 or not response.content:
+                return None
+            return response.json()
+        try:
+            doc = response.json()
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict) or "detail" not in doc:
+            cls = error_class_for(response.status_code)
+            text = response.text.strip()[:300] or response.reason_phrase
+            raise cls(f"HTTP {response.status_code}: {text}", status=response.status_code)
+        cls = error_class_for(response.status_code, doc.get("type"))
+        extra = {
+            k: v
+            for k, v in doc.items()
+            if k
+            not in {
+                "type",
+                "title",
+                "status",
+                "detail",
+                "field",
+                "fix",
+                "errors",
+                "request_id",
+                "instance",
+            }
+        }
+        raise cls(
+            str(doc["detail"]),
+            field=doc.get("field"),
+            fix=doc.get("fix"),
+            errors=doc.get("errors"),
+            request_id=doc.get("request_id"),
+            status=response.status_code,
+            **extra,
+        )
+
+    def get_model(self, model: type[M], path: str, **params: Any) -> M:
+        return model.model_validate(self.request("GET", path, params=params))
+
+    def iter_pages(
+        self, model: type[M], path: str, *, limit: int | None = None, **params: Any
+    ) -> Iterator[M]:
+        """Every item of a cursor-paginated listing (at most ``limit``), page by page."""
+        cursor: str | None = None
+        seen = 0
+        page_size = min(limit, 500) if limit else 200
+        while True:
+            data = self.request(
+                "GET", path, params={**params, "limit": page_size, "cursor": cursor}
+            )
+            page = Page[model].model_validate(data)  # type: ignore[valid-type]
+            for item in page.items:
+                yield item
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    # --- hub-wide calls -----------------------------------------------------------------
+
+    def health(self) -> Health:
+        """The hub's health; needs no token."""
+        return self.get_model(Health, "/health")
+
+    def me(self) -> Me:
+        """The user and token this connection acts as."""
+        return self.get_model(Me, "/me")
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+class _Resource:
+    def __init__(self, lab: Lab) -> None:
+        self._lab = lab
+
+
+class Users(_Resource):
+    """Users of the hub (adding and listing them needs an admin token)."""
+
+    def add(
+        self, name: str, *, email: str | None = None, role: str = "member", display_name: str = ""
+    ) -> UserRead:
+        body = {"name": name, "email": email, "role": role, "display_name": display_name}
+        return UserRead.model_validate(self._lab.request("POST", "/users", json=body, create=True))
+
+    def get(self, user: str) -> UserRead:
+        return self._lab.get_model(UserRead, f"/users/{user}")
+
+    def list(self, *, limit: int | None = None) -> list[UserRead]:
+        return list(self._lab.iter_pages(UserRead, "/users", limit=limit))
+
+    def update(self, user: str, **fields: Any) -> UserRead:
+        """Change ``display_name``, ``email``, ``role`` or ``disabled``."""
+        return UserRead.model_validate(self._lab.request("PATCH", f"/users/{user}", json=fields))
+
+
+class Tokens(_Resource):
+    """API tokens. A new token's secret is returned once, by :meth:`create`."""
+
+    def create(
+        self,
+        name: str = "api",
+        *,
+        scopes: tuple[str, ...] | list[str] = ("read", "write"),
+        expires_in_days: int | None = None,
+        user: str | None = None,
+    ) -> TokenCreated:
+        body = {
+            "name": name,
+            "scopes": list(scopes),
+            "expires_in_days": expires_in_days,
+            "user": user,
+        }
+        created = TokenCreated.model_validate(
+            self._lab.request("POST", "/tokens", json=body, create=True)
+        )
+        if created.secret is None:
+            raise ZslabError(
+                f"Token {created.id} was created, but the response carrying its secret was "
+                "lost and a secret is never shown twice.",
+                fix=f"Revoke it (`zslab token revoke {created.id}`) and create another.",
+            )
+        return created
+
+    def list(
+        self, *, user: str | None = None, include_revoked: bool = False, limit: int | None = None
+    ) -> list[TokenRead]:
+        return list(
+            self._lab.iter_pages(
+                TokenRead, "/tokens", limit=limit, user=user, include_revoked=include_revoked
+            )
+        )
+
+    def revoke(self, token_id: str) -> TokenRead:
+        return TokenRead.model_validate(self._lab.request("DELETE", f"/tokens/{token_id}"))
+
+
+class Orgs(_Resource):
+    """Organizations: they own projects (and, later, cases)."""
+
+    def add(self, slug: str, *, name: str = "") -> OrgRead:
+        return OrgRead.model_validate(
+            self._lab.request("POST", "/orgs", json={"slug": slug, "name": name}, create=True)
+        )
+
+    def get(self, org: str) -> OrgRead:
+        return self._lab.get_model(OrgRead, f"/orgs/{org}")
+
+    def list(self, *, limit: int | None = None) -> list[OrgRead]:
+        return list(self._lab.iter_pages(OrgRead, "/orgs", limit=limit))
+
+    def members(self, org: str) -> list[OrgMemberRead]:
+        return list(self._lab.iter_pages(OrgMemberRead, f"/orgs/{org}/members"))
+
+    def add_member(self, org: str, user: str, *, role: str = "member") -> OrgMemberRead:
+        data = self._lab.request("PUT", f"/orgs/{org}/members", json={"user": user, "role": role})
+        return OrgMemberRead.model_validate(data)
+
+    def remove_member(self, org: str, user: str) -> None:
+        self._lab.request("DELETE", f"/orgs/{org}/members/{user}")
+
+
+class Projects(_Resource):
+    """Projects of an organization; they will hold quotas, leases and runs."""
+
+    def add(self, org: str, slug: str, *, name: str = "", description: str = "") -> ProjectRead:
+        body = {"org": org, "slug": slug, "name": name, "description": description}
+        return ProjectRead.model_validate(
+            self._lab.request("POST", "/projects", json=body, create=True)
+        )
+
+    def _id(self, project: str) -> str:
+        if "/" not in project:
+            return project
+        org, _, slug = project.partition("/")
+        found = self._lab.request("GET", "/projects", params={"org": org, "slug": slug})
+        items = found.get("items", []) if isinstance(found, dict) else []
+        if not items:
+            raise NotFound(
+                f"No project {project!r}.", field="project", fix="Check `zslab project list`."
+            )
+        return str(items[0]["id"])
+
+    def get(self, project: str) -> ProjectRead:
+        """A project by id or ``org/slug``."""
+        return self._lab.get_model(ProjectRead, f"/projects/{self._id(project)}")
+
+    def list(self, *, org: str | None = None, limit: int | None = None) -> list[ProjectRead]:
+        return list(self._lab.iter_pages(ProjectRead, "/projects", limit=limit, org=org))
+
+    def update(self, project: str, **fields: Any) -> ProjectRead:
+        data = self._lab.request("PATCH", f"/projects/{self._id(project)}", json=fields)
+        return ProjectRead.model_validate(data)
+
+    def members(self, project: str) -> list[ProjectMemberRead]:
+        return list(
+            self._lab.iter_pages(ProjectMemberRead, f"/projects/{self._id(project)}/members")
+        )
+
+    def add_member(self, project: str, user: str, *, role: str = "member") -> ProjectMemberRead:
+        data = self._lab.request(
+            "PUT", f"/projects/{self._id(project)}/members", json={"user": user, "role": role}
+        )
+        return ProjectMemberRead.model_validate(data)
+
+    def remove_member(self, project: str, user: str) -> None:
+        self._lab.request("DELETE", f"/projects/{self._id(project)}/members/{user}")
+
+
+class Audit(_Resource):
+    """The hub's audit log, newest first (admins)."""
+
+    def list(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        object_id: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 100,
+    ) -> list[AuditEventRead]:
+        return list(
+            self._lab.iter_pages(
+                AuditEventRead,
+                "/audit",
+                limit=limit,
+                actor=actor,
+                action=action,
+                object_id=object_id,
+                outcome=outcome,
+                since=since,
+                until=until,
+            )
+        )
+
+
+def connect(
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    start: bool | None = None,
+    home: str | None = None,
+    timeout: float = 30.0,
+    transport: httpx.BaseTransport | None = None,
+) -> Lab:
+    """Connect to a zslab hub and check that it answers.
+
+    The hub is found from, in order: the arguments; ``ZSLAB_URL`` / ``ZSLAB_TOKEN``; the
+    runtime file of the embedded hub (``$ZSLAB_HOME/runtime.json``). When none is configured
+    and none runs, the embedded hub is started in the background (``start=False`` refuses;
+    ``start=True`` also replaces a stale runtime file).
+    """
+    settings: Settings = load_settings(**({"home": home} if home else {}))
+    runtime: RuntimeInfo | None = None
+    source = "argument" if url else "env"
+    url = url or settings.url
+    token = token or settings.token
+    if url is None:
+        from zslab import embedded
+
+        state = embedded.probe(settings)
+        runtime = state.info
+        if state.status == "absent" or (state.status == "stale" and start):
+            if start is False:
+                raise HubUnavailable(
+                    "No zslab hub is configured and none is running on this machine.",
+                    fix="Run `zslab up`, or call zslab.connect(start=True), or set ZSLAB_URL "
+                    "and ZSLAB_TOKEN to a shared hub.",
+                )
+            runtime = embedded.start_detached(settings)
+        if runtime is None:  # pragma: no cover - probe guarantees info for running/stale
+            raise ConfigError("The runtime file vanished while connecting; retry.")
+        url, source = runtime.url, "runtime file"
+        token = token or runtime.token
+    else:
+        local = embedded_runtime_for(settings, url)
+        if local is not None and token is None:
+            runtime, token = local, local.token
+    lab = Lab(url, token, timeout=timeout, transport=transport, runtime=runtime, source=source)
+    try:
+        lab.health()
+    except ApiError as exc:
+        lab.close()
+        raise HubUnavailable(
+            f"{url} answered, but not as a zslab hub ({exc.detail}).",
+            fix="Check the URL: it should be the hub's base URL, e.g. http://127.0.0.1:8765.",
+        ) from exc
+    except HubUnavailable:
+        lab.close()
+        raise
+    return lab
+
+
+def embedded_runtime_for(settings: Settings, url: str) -> RuntimeInfo | None:
+    """The local runtime file's info when it describes the hub at ``url``."""
+    try:
+        info = RuntimeInfo.read(settings.runtime_file)
+    except ConfigError:
+        return None
+    if info is not None and info.url.rstrip("/") == url.rstrip("/"):
+        return info
+    return None

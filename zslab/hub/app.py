@@ -1,0 +1,106 @@
+"""The hub's FastAPI application factory.
+
+>>> from zslab.config import Settings
+>>> app = create_app(Settings(home="/tmp/zslab-doc"))   # migrates the SQLite database
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.responses import Response
+
+from zslab._version import __version__
+from zslab.config import Settings, load_settings
+from zslab.errors import Conflict
+from zslab.hub.context import HubState
+from zslab.hub.db import migrate
+from zslab.hub.db.engine import Database, storage_error
+from zslab.hub.middleware import AuditMiddleware, BodyLimitMiddleware, RequestIdMiddleware
+from zslab.hub.problems import install_handlers, problem_response
+from zslab.hub.routers import audit, health, orgs, projects, tokens, users
+
+__all__ = ["create_app", "open_database"]
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def open_database(settings: Settings) -> Database:
+    """Open the configured database and bring its schema up to date."""
+    db = Database(settings.database_url, busy_timeout_s=settings.db_busy_timeout_s)
+    try:
+        migrate.upgrade(db)
+    except DBAPIError as exc:
+        db.dispose()
+        raise storage_error(exc, db) from exc
+    return db
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None) -> FastAPI:
+    """A hub over ``settings`` (from the environment when omitted)."""
+    settings = settings or load_settings()
+    db = db or open_database(settings)
+    hub = HubState(settings=settings, db=db)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(
+        title="zslab hub",
+        version=__version__,
+        summary="智算 Lab: accelerator slices, corpus pipelines, template runs and cases.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    install_handlers(app)
+
+    async def on_database_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DBAPIError)
+        if isinstance(exc, IntegrityError):
+            problem: Exception = Conflict(
+                "This change conflicts with the current state of the hub.",
+                fix="Fetch the current state and retry.",
+            )
+        else:
+            problem = storage_error(exc, db)
+            log.warning("%s %s: %s", request.method, request.url.path, exc.orig)
+        state = request.scope.setdefault("state", {})
+        state["zslab_detail"] = str(problem)
+        return problem_response(
+            problem,  # type: ignore[arg-type]
+            request_id=state.get("zslab_request_id"),
+            instance=request.url.path,
+        )
+
+    app.add_exception_handler(DBAPIError, on_database_error)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (health, users, tokens, orgs, projects, audit):
+        api.include_router(module.router)
+    app.include_router(api)
+
+    @app.get("/", include_in_schema=False)
+    def root() -> dict[str, str]:
+        return {
+            "name": "zslab hub",
+            "version": __version__,
+            "api": API_PREFIX,
+            "docs": f"{API_PREFIX}/docs",
+        }
+
+    # Added last = outermost: request id, then audit, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuditMiddleware, write_event=hub.write_audit_event)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,1 @@
+"""One router per domain; each handler parses, calls the domain function, and returns."""
