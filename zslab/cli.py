@@ -108,7 +108,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(embedded.banner(info, settings, headline=f"zslab {info.version} is up (detached)"))
         print("Stop it with `zslab down`.")
         return 0
-    return embedded.run_foreground(settings, host=args.host, port=args.port, dask=not args.no_dask)
+    return embedded.run_foreground(
+        settings,
+        host=args.host,
+        port=args.port,
+        dask=not args.no_dask,
+        echo=lambda line: print(line, flush=True),
+    )
 
 
 def cmd_down(args: argparse.Namespace) -> int:

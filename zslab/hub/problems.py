@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -157,6 +158,20 @@ def validation_problem(request: Request, exc: RequestValidationError) -> ZslabEr
     )
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path, from the OpenAPI table (Starlette's own
+    Allow header names only the first route that matched the path)."""
+    table = getattr(request.app.state, "zslab_method_table", None)
+    if table is None:
+        table = [
+            (re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"), sorted(ops))
+            for path, ops in request.app.openapi().get("paths", {}).items()
+        ]
+        request.app.state.zslab_method_table = table
+    methods = {m.upper() for pattern, ops in table if pattern.match(request.url.path) for m in ops}
+    return sorted(methods)
+
+
 # --- installation ----------------------------------------------------------------------------
 
 
@@ -182,7 +197,7 @@ def install_handlers(app: FastAPI) -> None:
                 fix="See the routes at /api/v1/docs.",
             )
         elif status == 405:
-            allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow", "")
+            allow = ", ".join(_allowed_methods(request))
             problem = errors.ApiError(
                 f"{request.method} is not allowed on {request.url.path}.",
                 status=405,

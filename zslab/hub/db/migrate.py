@@ -47,7 +47,12 @@ def _run(db: Database, fn: Any, *args: Any) -> None:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (default: the newest)."""
+    """Bring the schema to ``revision`` (default: the newest).
+
+    A database already at head is only read, so a hub can start on a read-only copy.
+    """
+    if revision == "head" and current_revision(db) == head_revision():
+        return
     _run(db, command.upgrade, revision)
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks of zslab: run one with ``python -m benchmarks.<name>``; see README.md."""
