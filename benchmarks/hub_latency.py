@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from benchmarks._loadgen import LoadResult, LoadSpec, RequestSpec, WindowResult, run_load
 
@@ -88,7 +88,7 @@ class Scenario:
 
     key: str
     label: str
-    server: str  # "hub" or "baseline"
+    server: Literal["hub", "baseline"]
     request: RequestSpec
     open_loop: bool = False
 
@@ -156,6 +156,10 @@ def _median(values: Sequence[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 # --- servers ---------------------------------------------------------------------------------
 
 
@@ -182,28 +186,46 @@ def _http(url: str, *, token: str | None = None, body: dict[str, Any] | None = N
         return exc.code
 
 
+@dataclass(frozen=True)
+class Server:
+    """A server subprocess, its log, and the URL that answers 200 when it can take load."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    ready_url: str
+
+    def wait_ready(self) -> None:
+        """Wait for a 200 from ``ready_url``: after the start, and for a hub that has stalled."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(
+                    f"The {self.name} exited with {self.proc.returncode}:\n"
+                    + self.log.read_text(errors="replace")[-3000:]
+                )
+            try:
+                if _http(self.ready_url) == 200:
+                    return
+            except OSError:  # refused while starting, or timed out while stalled
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.ready_url} did not answer 200 in {START_TIMEOUT_S:g} s")
+            time.sleep(0.1)
+
+
 @contextmanager
-def _running(argv: list[str], env: dict[str, str], log: Path, ready_url: str) -> Iterator[None]:
-    """Run a server until the block ends; ready once ``ready_url`` answers 200."""
+def _running(
+    name: str, argv: list[str], *, env: dict[str, str], ready_url: str, log_dir: Path
+) -> Iterator[Server]:
+    """A started server logging to ``log_dir/<name>.log``, stopped when the block ends."""
+    log = log_dir / f"{name}.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + START_TIMEOUT_S
-            while True:
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{' '.join(argv)} exited with {proc.returncode}:\n"
-                        + log.read_text(errors="replace")[-3000:]
-                    )
-                try:
-                    if _http(ready_url) == 200:
-                        break
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{ready_url} did not answer 200 in {START_TIMEOUT_S:g} s")
-                time.sleep(0.1)
-            yield
+            server = Server(name, proc, log, ready_url)
+            server.wait_ready()
+            yield server
         finally:
             proc.terminate()
             try:
@@ -239,30 +261,36 @@ def run_loads(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
     hub_env = {**os.environ, "ZSLAB_HOME": str(workdir / "home"), "ZSLAB_BOOTSTRAP_TOKEN": token}
     hub_url = f"http://{HOST}:{ports['hub']}"
     hub_argv = [python, "-m", "zslab", "hub", "--host", HOST, "--port", str(ports["hub"])]
+    hub_argv += ["--log-level", "warning"]
     baseline_argv = [python, "-m", "benchmarks._baseline_app", "--port", str(ports["baseline"])]
     results = []
     with ExitStack() as stack:
-        stack.enter_context(
-            _running(
-                [*hub_argv, "--log-level", "warning"],
-                hub_env,
-                workdir / "hub.log",
-                f"{hub_url}/api/v1/health",
-            )
-        )
+        servers = {
+            "hub": stack.enter_context(
+                _running(
+                    "hub",
+                    hub_argv,
+                    env=hub_env,
+                    ready_url=f"{hub_url}/api/v1/health",
+                    log_dir=workdir,
+                )
+            ),
+            "baseline": stack.enter_context(
+                _running(
+                    "baseline",
+                    baseline_argv,
+                    env=dict(os.environ),
+                    ready_url=f"http://{HOST}:{ports['baseline']}/hello",
+                    log_dir=workdir,
+                )
+            ),
+        }
         status = _http(f"{hub_url}/api/v1/orgs", token=token, body={"slug": ORG})
         if status != 201:
             raise RuntimeError(f"creating the organization {ORG!r} answered {status}")
-        stack.enter_context(
-            _running(
-                baseline_argv,
-                dict(os.environ),
-                workdir / "baseline.log",
-                f"http://{HOST}:{ports['baseline']}/hello",
-            )
-        )
         pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=get_context("spawn")))
         for scenario in _scenarios(token):
+            servers[scenario.server].wait_ready()  # a stalled hub first finishes what it has
             load = LoadSpec(
                 host=HOST,
                 port=ports[scenario.server],
@@ -275,8 +303,9 @@ def run_loads(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
             )
             result = ScenarioResult(scenario, load, pool.submit(run_load, load).result())
             print(
-                f"  {scenario.label:<28} {result.load_label:<17} "
-                f"{result.throughput_rps:8.1f} req/s  p99 {_fmt(result.p99_ms)} ms",
+                f"  {scenario.label:<26} {result.load_label:<17} "
+                f"{result.throughput_rps:8.1f} req/s  p99 {_fmt(result.p99_ms)} ms  "
+                f"errors {sum(result.errors.values())}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -300,10 +329,6 @@ def time_imports(runs: int) -> dict[str, list[float]]:
 
 
 # --- report ----------------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 @dataclass(frozen=True)
@@ -416,7 +441,9 @@ def readme_section(args: argparse.Namespace, payload: dict[str, Any], tables: li
             f"settings; the load comes from another process over {args.clients} keep-alive "
             "connections: closed loop (saturation) for throughput, open loop at "
             f"{args.rate:g} req/s (latency from the scheduled send) for latency under a "
-            f"steady load. Medians of {args.repeats} windows of {args.duration:g} s after a "
+            "steady load. The baseline's handlers are `async def`; the hub's routes and "
+            "their database dependency are plain `def`, which FastAPI runs in its thread "
+            f"pool. Medians of {args.repeats} windows of {args.duration:g} s after a "
             f"{args.warmup:g} s warm-up; import times are medians of {args.import_runs} runs.",
             "",
             f"Last run {payload['timestamp']}, commit {payload['git_commit'] or '?'}: "

@@ -333,9 +333,6 @@ class Orgs(_Resource):
     def get(self, org: str) -> OrgRead:
         return self._lab.get_model(OrgRead, f"/orgs/{org}")
 
-    def list(self, *, limit: int | None = None) -> list[OrgRead]:
-        return list(self._lab.iter_pages(OrgRead, "/orgs", limit=limit))
-
     def members(self, org: str) -> list[OrgMemberRead]:
         return list(self._lab.iter_pages(OrgMemberRead, f"/orgs/{org}/members"))
 
@@ -345,6 +342,9 @@ class Orgs(_Resource):
 
     def remove_member(self, org: str, user: str) -> None:
         self._lab.request("DELETE", f"/orgs/{org}/members/{user}")
+
+    def list(self, *, limit: int | None = None) -> list[OrgRead]:
+        return list(self._lab.iter_pages(OrgRead, "/orgs", limit=limit))
 
 
 class Projects(_Resource):
@@ -372,9 +372,6 @@ class Projects(_Resource):
         """A project by id or ``org/slug``."""
         return self._lab.get_model(ProjectRead, f"/projects/{self._id(project)}")
 
-    def list(self, *, org: str | None = None, limit: int | None = None) -> list[ProjectRead]:
-        return list(self._lab.iter_pages(ProjectRead, "/projects", limit=limit, org=org))
-
     def update(self, project: str, **fields: Any) -> ProjectRead:
         data = self._lab.request("PATCH", f"/projects/{self._id(project)}", json=fields)
         return ProjectRead.model_validate(data)
@@ -392,6 +389,9 @@ class Projects(_Resource):
 
     def remove_member(self, project: str, user: str) -> None:
         self._lab.request("DELETE", f"/projects/{self._id(project)}/members/{user}")
+
+    def list(self, *, org: str | None = None, limit: int | None = None) -> list[ProjectRead]:
+        return list(self._lab.iter_pages(ProjectRead, "/projects", limit=limit, org=org))
 
 
 class Audit(_Resource):

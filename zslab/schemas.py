@@ -111,9 +111,13 @@ class UserRead(_Output):
 # --- tokens ------------------------------------------------------------------------------
 
 
+def _default_scopes() -> list[Scope]:
+    return ["read", "write"]
+
+
 class TokenCreate(_Input):
     name: str = Field(default="api", min_length=1, max_length=100)
-    scopes: list[Scope] = Field(default_factory=lambda: ["read", "write"], min_length=1)
+    scopes: list[Scope] = Field(default_factory=lambda: _default_scopes(), min_length=1)
     expires_in_days: int | None = Field(
         default=None, ge=1, description="Days until expiry; the hub's default when omitted."
     )

@@ -45,7 +45,7 @@ def decode_cursor(cursor: str) -> Any:
 
 def paginate(
     session: Session,
-    statement: Select[Any],
+    statement: Select[*tuple[Any, ...]],
     key: InstrumentedAttribute[Any],
     *,
     limit: int,

@@ -151,7 +151,7 @@ def validation_problem(request: Request, exc: RequestValidationError) -> ZslabEr
     detail = "; ".join(f"{i['field']}: {i['message']}" for i in items)
     first = items[0] if items else {"field": None}
     return errors.InvalidInput(
-        f"Invalid {first['field'] if len(items) == 1 else 'fields'}: {detail}.",
+        f"Invalid input: {detail}.",
         field=first["field"],
         errors=items,
         fix="Correct the named field(s); the OpenAPI schema at /api/v1/openapi.json lists them.",
@@ -198,11 +198,12 @@ def install_handlers(app: FastAPI) -> None:
             )
         elif status == 405:
             allow = ", ".join(_allowed_methods(request))
+            extra: dict[str, Any] = {"allow": allow} if allow else {}
             problem = errors.ApiError(
                 f"{request.method} is not allowed on {request.url.path}.",
                 status=405,
                 fix=f"Use one of: {allow}." if allow else None,
-                **({"allow": allow} if allow else {}),
+                **extra,
             )
         else:
             problem = errors.error_class_for(status)(str(exc.detail), status=status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from sqlalchemy import text
@@ -23,7 +24,7 @@ router = APIRouter(tags=["health"])
 def health(request: Request) -> Health:
     hub: HubState = request.app.state.hub
     database: dict[str, object] = {"dialect": hub.db.dialect, "url": redact_url(hub.db.url)}
-    status = "ok"
+    status: Literal["ok", "degraded"] = "ok"
     try:
         with hub.db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -33,7 +34,7 @@ def health(request: Request) -> Health:
         database["error"] = str(exc.orig)
         status = "degraded"
     return Health(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         version=__version__,
         database=database,
         uptime_s=round(time.monotonic() - hub.started_monotonic, 3),

@@ -1,0 +1,48 @@
+# zslab: `make demo` runs the main job on the embedded default; `make test` runs every test.
+# Both create .venv and install everything on first use.
+
+SHELL  := /bin/bash
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.zslab-installed
+# The CPU build of torch; installed before the package so pip never pulls a CUDA build.
+TORCH  ?= torch==2.13.0
+
+.PHONY: setup demo test lint typecheck pytest lab bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH)" \
+	  || $(PIP) install -q --index-url https://download.pytorch.org/whl/cpu "torch>=2.4"
+	$(PIP) install -q -e ".[dev]"
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) -m zslab.demo
+
+test: setup lint typecheck pytest
+
+lint: setup
+	$(VENV)/bin/ruff check zslab tests benchmarks
+	$(VENV)/bin/ruff format --check zslab tests benchmarks
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(PY) -m pytest
+
+lab: setup
+	$(VENV)/bin/zslab up --detach
+	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+bench: setup
+	$(PY) -m benchmarks.hub_latency
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
