@@ -88,7 +88,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def hub_settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(home=tmp_path / "zslab-home", db_url=db_url, db_busy_timeout_s=2.0)
+    return Settings(
+        home=tmp_path / "zslab-home", db_url=db_url, db_busy_timeout_s=2.0, auth_cache_s=1.0
+    )
 
 
 @pytest.fixture

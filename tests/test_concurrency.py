@@ -36,3 +36,18 @@ def test_racing_for_one_name_gives_one_winner_and_clean_conflicts(
         statuses = sorted(r.status_code for r in pool.map(create, range(10)))
     assert statuses == [201] + [409] * 9
     assert [u.name for u in admin.users.list()].count("contested") == 1
+
+
+def test_more_writers_than_worker_threads_do_not_stall(hub: HubHandle, admin: Lab) -> None:
+    # 64 concurrent writers exceed the 40 threads FastAPI runs handlers on; a writer holding
+    # the database lock must never wait for a thread held by a writer waiting for the lock.
+    admin.orgs.add("crowd")
+
+    def create(i: int) -> int:
+        with hub.http() as http:
+            response = http.post("/api/v1/projects", json={"org": "crowd", "slug": f"c{i:03d}"})
+            return response.status_code
+
+    with ThreadPoolExecutor(64) as pool:
+        statuses = list(pool.map(create, range(192)))
+    assert statuses == [201] * 192

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from datetime import timedelta
 
 import pytest
@@ -251,3 +252,51 @@ def test_a_forged_cursor_is_refused_naming_the_field(admin: Lab) -> None:
     with pytest.raises(zslab.InvalidInput) as caught:
         admin.request("GET", "/users", params={"cursor": "not-a-cursor!"})
     assert caught.value.field == "cursor"
+
+
+def test_disabling_a_user_locks_them_out_at_once(hub: HubHandle, admin: Lab) -> None:
+    kim = member_lab(hub, admin, "kim")
+    assert kim.me().user.name == "kim"  # now cached by the hub
+    admin.users.update("kim", disabled=True)
+    with pytest.raises(zslab.Unauthenticated) as caught:
+        kim.me()
+    assert "disabled" in caught.value.detail
+
+
+def test_a_cached_token_still_expires_on_time(hub: HubHandle, admin: Lab) -> None:
+    created = admin.tokens.create("brief", expires_in_days=1)
+    assert created.secret
+    with hub.db.write_session() as session:
+        session.execute(
+            update(Token)
+            .where(Token.id == created.id)
+            .values(expires_at=utcnow() + timedelta(seconds=1))
+        )
+        session.commit()
+    brief = hub.lab(created.secret)
+    assert brief.me().token.id == created.id  # authenticated, and cached
+    time.sleep(1.2)
+    with pytest.raises(zslab.Unauthenticated) as caught:
+        brief.me()
+    assert "expired" in caught.value.detail
+
+
+def test_a_revocation_by_another_replica_is_noticed_within_the_cache_lifetime(
+    hub: HubHandle, admin: Lab
+) -> None:
+    created = admin.tokens.create("replicated")
+    assert created.secret
+    other = hub.lab(created.secret)
+    other.me()
+    with hub.db.write_session() as session:  # what another hub on the same database does
+        session.execute(update(Token).where(Token.id == created.id).values(revoked_at=utcnow()))
+        session.commit()
+    deadline = time.monotonic() + hub.settings.auth_cache_s + 2
+    refused = False
+    while time.monotonic() < deadline and not refused:
+        try:
+            other.me()
+            time.sleep(0.2)
+        except zslab.Unauthenticated:
+            refused = True
+    assert refused

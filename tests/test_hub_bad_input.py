@@ -140,3 +140,8 @@ def test_garbage_on_the_socket_does_not_hurt_the_hub(hub: HubHandle) -> None:
         raw.sendall(b"\x00\xff NOT HTTP \r\n\r\n")
         raw.recv(1024)
     assert httpx.get(hub.url + "/api/v1/health").status_code == 200
+
+
+def test_anonymous_bad_input_gets_401_not_a_schema_lesson(hub: HubHandle) -> None:
+    response = httpx.post(hub.url + "/api/v1/orgs", json={"nonsense": True})
+    _problem(response, 401)

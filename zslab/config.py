@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     db_busy_timeout_s: float = Field(
         default=5.0, ge=0, description="How long a write waits for a locked SQLite database."
     )
+    auth_cache_s: float = Field(
+        default=5.0, ge=0, description="How long a token lookup is reused (0: never)."
+    )
     token_default_days: int = Field(default=90, ge=1)
     token_max_days: int = Field(default=365, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)

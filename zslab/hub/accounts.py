@@ -185,6 +185,7 @@ def update_user(ctx: Context, ref: str, body: UserUpdate) -> UserRead:
     for name, value in body.model_dump(exclude_unset=True).items():
         setattr(user, name, value)
     ctx.session.flush()
+    ctx.after_commit(lambda: ctx.hub.identities.forget(user_id=user.id))
     return user_read(user)
 
 
@@ -304,6 +305,7 @@ def revoke_token(ctx: Context, token_id: str) -> TokenRead:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         ctx.session.flush()
+    ctx.after_commit(lambda: ctx.hub.identities.forget(token_id=token_id))
     return token_read(token)
 
 
@@ -320,11 +322,13 @@ def create_org(ctx: Context, body: OrgCreate) -> OrgRead:
         raise Conflict(
             f"The organization {body.slug!r} exists.", field="slug", fix="Choose another slug."
         )
-    org = Organization(id=new_id("org"), slug=body.slug, name=body.name or body.slug)
-    ctx.session.add(org)
-    ctx.session.flush()
-    ctx.session.add(OrgMember(org_id=org.id, user_id=ctx.principal.user_id, role="owner"))
-    ctx.session.flush()
+    org = Organization(
+        id=new_id("org"), slug=body.slug, name=body.name or body.slug, created_at=utcnow()
+    )
+    owner = OrgMember(
+        org_id=org.id, user_id=ctx.principal.user_id, role="owner", created_at=utcnow()
+    )
+    ctx.session.add_all([org, owner])
     return org_read(org)
 
 
@@ -455,12 +459,10 @@ def create_project(ctx: Context, body: ProjectCreate) -> ProjectRead:
         description=body.description,
         created_at=utcnow(),
     )
-    ctx.session.add(project)
-    ctx.session.flush()
-    ctx.session.add(
-        ProjectMember(project_id=project.id, user_id=ctx.principal.user_id, role="maintainer")
+    creator = ProjectMember(
+        project_id=project.id, user_id=ctx.principal.user_id, role="maintainer", created_at=utcnow()
     )
-    ctx.session.flush()
+    ctx.session.add_all([project, creator])
     return project_read(project, org)
 
 

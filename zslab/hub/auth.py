@@ -1,29 +1,39 @@
-"""API tokens: generation, hashing, and turning an ``Authorization`` header into a principal.
+"""API tokens: generation, hashing, and turning an ``Authorization`` header into an identity.
 
 Tokens are 256-bit random secrets (``zsl_…``). The hub stores only their SHA-256: a slow
 password hash buys nothing for secrets with this much entropy (GitHub and PyPI do the same),
 and it keeps authentication to one indexed lookup.
+
+That lookup is cached in memory for ``ZSLAB_AUTH_CACHE_S`` seconds (default 5), so most requests
+authenticate without touching the database. A token revoked, or a user changed, through this
+hub is dropped from its cache at once; other hub replicas on the same database notice within
+the cache lifetime. Expiry is checked on every request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zslab.errors import Forbidden, Unauthenticated
 from zslab.hub.db.orm import Token, User, utcnow
+from zslab.schemas import TokenRead, UserRead
 
 __all__ = [
     "TOKEN_PREFIX",
+    "Identity",
+    "IdentityCache",
     "Principal",
     "authenticate",
     "generate_secret",
     "hash_secret",
+    "token_hash_from_header",
 ]
 
 TOKEN_PREFIX = "zsl_"
@@ -56,7 +66,6 @@ class Principal:
     role: str
     token_id: str
     scopes: frozenset[str]
-    token_last_used: datetime | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -91,13 +100,35 @@ def _parse_header(header: str | None) -> str:
     return secret.strip()
 
 
-def authenticate(session: Session, header: str | None) -> Principal:
-    """The principal behind an ``Authorization`` header, or :class:`Unauthenticated`."""
-    secret = _parse_header(header)
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """What authentication found: the principal, and the user and token as they were read."""
+
+    principal: Principal
+    user: UserRead
+    token: TokenRead
+
+    def check_expiry(self) -> None:
+        token = self.token
+        if token.expires_at is not None and token.expires_at <= utcnow():
+            raise Unauthenticated(
+                f"Token {token.id} ({token.name!r}) expired at "
+                f"{token.expires_at:%Y-%m-%d %H:%M} UTC.",
+                fix="Create a new token with `zslab token create`.",
+            )
+
+
+def token_hash_from_header(header: str | None) -> str:
+    """The SHA-256 of the token in an ``Authorization`` header (no database needed)."""
+    return hash_secret(_parse_header(header))
+
+
+def authenticate(session: Session, token_hash: str) -> Identity:
+    """The identity of the token with this hash, or :class:`Unauthenticated`."""
     row = session.execute(
         select(Token, User)
         .join(User, Token.user_id == User.id)
-        .where(Token.token_hash == hash_secret(secret))
+        .where(Token.token_hash == token_hash)
     ).one_or_none()
     if row is None:
         raise Unauthenticated(
@@ -111,20 +142,76 @@ def authenticate(session: Session, header: str | None) -> Principal:
             "UTC.",
             fix="Create a new token with `zslab token create`.",
         )
-    if token.expires_at is not None and token.expires_at <= utcnow():
-        raise Unauthenticated(
-            f"Token {token.id} ({token.name!r}) expired at {token.expires_at:%Y-%m-%d %H:%M} UTC.",
-            fix="Create a new token with `zslab token create`.",
-        )
     if user.disabled:
         raise Unauthenticated(
             f"The account {user.name!r} is disabled.", fix="Ask an admin of this hub to enable it."
         )
-    return Principal(
+    principal = Principal(
         user_id=user.id,
         user_name=user.name,
         role=user.role,
         token_id=token.id,
         scopes=frozenset(token.scopes),
-        token_last_used=token.last_used_at,
     )
+    identity = Identity(principal, UserRead.model_validate(user), TokenRead.model_validate(token))
+    identity.check_expiry()
+    return identity
+
+
+class IdentityCache:
+    """Identities by token hash, each kept ``ttl_s`` seconds; thread-safe.
+
+    Also remembers when each token's use was last written to the database, so ``last_used_at``
+    costs one write per token per minute rather than one per request.
+    """
+
+    def __init__(self, ttl_s: float, *, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Identity]] = {}
+        self._touched: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Identity | None:
+        if self.ttl_s <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(token_hash)
+            if entry is None:
+                return None
+            if time.monotonic() - entry[0] > self.ttl_s:
+                del self._entries[token_hash]
+                return None
+            return entry[1]
+
+    def put(self, token_hash: str, identity: Identity) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                oldest = next(iter(self._entries))
+                del self._entries[oldest]
+            self._entries[token_hash] = (time.monotonic(), identity)
+
+    def forget(self, *, token_id: str | None = None, user_id: str | None = None) -> None:
+        """Drop cached identities of a token or of every token of a user."""
+        with self._lock:
+            stale = [
+                key
+                for key, (_, identity) in self._entries.items()
+                if identity.principal.token_id == token_id or identity.principal.user_id == user_id
+            ]
+            for key in stale:
+                del self._entries[key]
+
+    def touch_due(self, token_id: str, *, every_s: float = 60.0) -> bool:
+        """Whether this token's use should be written now (then not again for ``every_s``)."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._touched.get(token_id)
+            if last is not None and now - last < every_s:
+                return False
+            if len(self._touched) >= self.max_entries:
+                self._touched.clear()
+            self._touched[token_id] = now
+            return True

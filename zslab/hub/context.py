@@ -1,7 +1,11 @@
 """What a route handler works with: the hub, a database session, the caller, and the audit trail.
 
-A handler asks for :data:`ReadContext` or :data:`WriteContext`; both authenticate the caller and
-check the token's scope. A write handler does its work, calls :meth:`Context.audit`, then
+A handler asks for :data:`ReadContext` or :data:`WriteContext`. Both are async dependencies:
+they authenticate the caller (from the identity cache, or with one trip to the database on a
+miss) and check the token's scope before the request body is even validated, so an anonymous
+caller learns nothing but "401". The database session opens lazily in the handler's own thread,
+so a write transaction's lock is taken and released there and no thread holding it ever waits
+for another. A write handler does its work, calls :meth:`Context.audit`, then
 :meth:`Context.commit`: the change and its audit event land in one transaction, before the
 client is answered. Creating POSTs go through :meth:`Context.create`, which adds
 ``Idempotency-Key`` handling in the same transaction.
@@ -13,11 +17,12 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
 from pydantic import BaseModel
 from sqlalchemy import delete, update
@@ -27,7 +32,13 @@ from starlette.responses import JSONResponse, Response
 
 from zslab.config import Settings
 from zslab.errors import Conflict, InvalidInput
-from zslab.hub.auth import Principal, authenticate
+from zslab.hub.auth import (
+    Identity,
+    IdentityCache,
+    Principal,
+    authenticate,
+    token_hash_from_header,
+)
 from zslab.hub.db.engine import Database, storage_error
 from zslab.hub.db.orm import AuditEvent, IdempotencyRecord, Token, utcnow
 from zslab.ids import prefix_of
@@ -36,7 +47,6 @@ __all__ = ["Context", "HubState", "ReadContext", "WriteContext"]
 
 log = logging.getLogger(__name__)
 
-_LAST_USED_RESOLUTION = timedelta(minutes=1)
 _IDEMPOTENCY_KEY_MAX = 255
 
 
@@ -46,8 +56,29 @@ class HubState:
 
     settings: Settings
     db: Database
+    identities: IdentityCache = field(init=False)
     started_monotonic: float = field(default_factory=time.monotonic)
     last_idempotency_sweep: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.identities = IdentityCache(self.settings.auth_cache_s)
+
+    def load_identity(self, token_hash: str) -> Identity:
+        """Authenticate against the database and remember the result."""
+        with self.db.read_session() as session:
+            identity = authenticate(session, token_hash)
+        self.identities.put(token_hash, identity)
+        return identity
+
+    def record_token_use(self, token_id: str) -> None:
+        try:
+            with self.db.write_session() as session:
+                session.execute(
+                    update(Token).where(Token.id == token_id).values(last_used_at=utcnow())
+                )
+                session.commit()
+        except DBAPIError as exc:  # bookkeeping must not fail the request
+            log.debug("token last_used_at not updated: %s", exc)
 
     def write_audit_event(self, event: dict[str, Any]) -> None:
         """Store one audit event in its own transaction (used for failed calls)."""
@@ -71,16 +102,25 @@ def _fingerprint(method: str, path: str, body: BaseModel | None) -> str:
 
 
 class Context:
-    """One authenticated request."""
+    """One authenticated request's view of the hub."""
 
-    def __init__(
-        self, request: Request, session: Session, principal: Principal, hub: HubState
-    ) -> None:
+    def __init__(self, request: Request, hub: HubState, identity: Identity, *, write: bool) -> None:
         self.request = request
-        self.session = session
-        self.principal = principal
         self.hub = hub
+        self.identity = identity
+        self.principal: Principal = identity.principal
+        self.write = write
+        self._session: Session | None = None
         self._audit_pending = False
+        self._after_commit: list[Callable[[], None]] = []
+
+    @property
+    def session(self) -> Session:
+        """The request's session, opened on first use (in the handler's thread)."""
+        if self._session is None:
+            db = self.hub.db
+            self._session = db.write_session() if self.write else db.read_session()
+        return self._session
 
     @property
     def settings(self) -> Settings:
@@ -89,6 +129,14 @@ class Context:
     @property
     def _state(self) -> dict[str, Any]:
         return self.request.scope.setdefault("state", {})
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the current transaction has committed."""
+        self._after_commit.append(callback)
 
     # --- audit and commit ---------------------------------------------------------------
 
@@ -101,14 +149,15 @@ class Context:
         status: int | None = None,
     ) -> None:
         """Add this call's audit event to the current transaction."""
+        principal = self.principal
         route = self.request.scope.get("route")
         client = self.request.client
         self.session.add(
             AuditEvent(
                 at=utcnow(),
-                actor_id=self.principal.user_id,
-                actor_name=self.principal.user_name,
-                token_id=self.principal.token_id,
+                actor_id=principal.user_id,
+                actor_name=principal.user_name,
+                token_id=principal.token_id,
                 action=getattr(route, "name", None) or self.request.method,
                 object_type=object_type or (prefix_of(object_id) if object_id else None),
                 object_id=object_id,
@@ -125,23 +174,29 @@ class Context:
 
     def commit(self) -> None:
         """Commit the transaction; a unique-constraint race becomes 409, storage trouble 503."""
+        session = self.session
         try:
-            self.session.commit()
+            session.commit()
         except IntegrityError as exc:
-            self.session.rollback()
+            session.rollback()
             self._audit_pending = False
+            self._after_commit.clear()
             raise Conflict(
                 "This change conflicts with another one made at the same time "
                 f"({exc.orig.__class__.__name__}).",
                 fix="Fetch the current state and retry.",
             ) from exc
         except DBAPIError as exc:
-            self.session.rollback()
+            session.rollback()
             self._audit_pending = False
+            self._after_commit.clear()
             raise storage_error(exc, self.hub.db) from exc
         if self._audit_pending:
             self._state["zslab_audited"] = True
             self._audit_pending = False
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     # --- creating POSTs with Idempotency-Key --------------------------------------------
 
@@ -192,6 +247,7 @@ class Context:
         The new object, its audit event and the replayable response commit together. Fields
         named in ``secret_fields`` are answered once and stored as null.
         """
+        principal = self.principal
         key = self._idempotency_key()
         fingerprint = _fingerprint(self.request.method, self.request.url.path, body)
         if key and (replay := self._replay(key, fingerprint)):
@@ -206,7 +262,7 @@ class Context:
             stored = {k: (None if k in secret_fields else v) for k, v in payload.items()}
             self.session.add(
                 IdempotencyRecord(
-                    user_id=self.principal.user_id,
+                    user_id=principal.user_id,
                     key=key,
                     fingerprint=fingerprint,
                     status=status,
@@ -225,51 +281,46 @@ class Context:
         headers = {"Location": location} if location else {}
         return JSONResponse(payload, status_code=status, headers=headers)
 
-    def touch_token(self) -> None:
-        """Record when the token was last used, at most once a minute (reads stay reads)."""
-        last = self.principal.token_last_used
-        now = utcnow()
-        if last is not None and now - last < _LAST_USED_RESOLUTION:
-            return
-        statement = (
-            update(Token).where(Token.id == self.principal.token_id).values(last_used_at=now)
-        )
-        if self.request.method in {"GET", "HEAD", "OPTIONS"}:
-            try:
-                with self.hub.db.write_session() as session:
-                    session.execute(statement)
-                    session.commit()
-            except DBAPIError as exc:  # a read must not fail because bookkeeping could not
-                log.debug("token last_used_at not updated: %s", exc)
-        else:
-            self.session.execute(statement)
-
 
 def _hub(request: Request) -> HubState:
     hub: HubState = request.app.state.hub
     return hub
 
 
-def _context(request: Request, *, write: bool) -> Iterator[Context]:
+async def _identify(hub: HubState, header: str | None) -> Identity:
+    token_hash = token_hash_from_header(header)
+    identity = hub.identities.get(token_hash)
+    if identity is None:
+        identity = await anyio.to_thread.run_sync(hub.load_identity, token_hash)
+    else:
+        identity.check_expiry()
+    if hub.identities.touch_due(identity.principal.token_id):
+        await anyio.to_thread.run_sync(hub.record_token_use, identity.principal.token_id)
+    return identity
+
+
+async def _context(request: Request, *, write: bool) -> AsyncIterator[Context]:
+    # Async on purpose: authentication mostly hits the cache, and set-up and tear-down stay on
+    # the event loop, so the handler's thread is the only one that touches the session.
     hub = _hub(request)
-    session = hub.db.write_session() if write else hub.db.read_session()
+    identity = await _identify(hub, request.headers.get("authorization"))
+    request.scope.setdefault("state", {})["zslab_principal"] = identity.principal
+    identity.principal.require_scope("write" if write else "read")
+    ctx = Context(request, hub, identity, write=write)
     try:
-        principal = authenticate(session, request.headers.get("authorization"))
-        request.scope.setdefault("state", {})["zslab_principal"] = principal
-        principal.require_scope("write" if write else "read")
-        ctx = Context(request, session, principal, hub)
-        ctx.touch_token()
         yield ctx
     finally:
-        session.close()
+        ctx.close()
 
 
-def _read_context(request: Request) -> Iterator[Context]:
-    yield from _context(request, write=False)
+async def _read_context(request: Request) -> AsyncIterator[Context]:
+    async for ctx in _context(request, write=False):
+        yield ctx
 
 
-def _write_context(request: Request) -> Iterator[Context]:
-    yield from _context(request, write=True)
+async def _write_context(request: Request) -> AsyncIterator[Context]:
+    async for ctx in _context(request, write=True):
+        yield ctx
 
 
 ReadContext = Annotated[Context, Depends(_read_context)]

@@ -4,19 +4,25 @@ SQLite runs in WAL mode so readers never wait for the writer. Python's sqlite3 m
 deferred ``BEGIN``, and a deferred transaction that later upgrades to a write lock can fail with
 "database is locked" without waiting; so the driver's own transaction handling is switched off
 and we emit ``BEGIN IMMEDIATE`` for sessions that will write (the recipe in SQLAlchemy's SQLite
-dialect notes). Writers then queue on ``busy_timeout`` instead of failing.
+dialect notes).
+
+SQLite's own wait for the write lock is a sleep-and-retry loop (1, 2, 5, 10 … ms), which turns
+a queue of writers into long tail latencies. The hub's writers therefore first queue on an
+in-process gate (a lock held from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``); SQLite's
+``busy_timeout`` is left to arbitrate with other processes only.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from zslab.errors import ConfigError, StorageUnavailable
@@ -85,8 +91,9 @@ class Database:
             parsed,
             echo=echo,
             connect_args={"timeout": self.busy_timeout_s, "check_same_thread": False},
-            pool_size=8,
-            max_overflow=16,
+            # One connection per request thread (anyio's pool has 40) plus room for the rest.
+            pool_size=40,
+            max_overflow=24,
         )
         busy_ms = int(self.busy_timeout_s * 1000)
 
@@ -108,10 +115,41 @@ class Database:
             finally:
                 cursor.close()
 
+        gate = threading.Lock()
+
+        def release(info: dict[str, Any]) -> None:
+            if info.pop("zslab_gate", False):
+                gate.release()
+
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Any) -> None:
-            write = conn.get_execution_options().get(WRITE_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            if not conn.get_execution_options().get(WRITE_OPTION, False):
+                conn.exec_driver_sql("BEGIN")
+                return
+            if not gate.acquire(timeout=self.busy_timeout_s):
+                raise OperationalError(
+                    "BEGIN IMMEDIATE",
+                    None,
+                    sqlite3.OperationalError("database is locked (by this hub's other writers)"),
+                )
+            conn.info["zslab_gate"] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                release(conn.info)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _on_end(conn: Any) -> None:
+            # Fired just before COMMIT/ROLLBACK: a waiter may reach BEGIN IMMEDIATE a moment
+            # early and then waits on busy_timeout for microseconds, never longer.
+            release(conn.info)
+
+        @event.listens_for(engine.pool, "checkin")
+        @event.listens_for(engine.pool, "invalidate")
+        def _on_return(_dbapi_conn: Any, record: Any, *_: Any) -> None:
+            release(record.info)  # a connection lost mid-transaction must not keep the gate
 
         return engine
 

@@ -141,6 +141,9 @@ class OrgMember(Base):
     role: Mapped[str] = mapped_column(String(16), default="member")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    # Relationships also order inserts: an organization is written before its members.
+    org: Mapped[Organization] = relationship()
+
 
 class Project(Base):
     __tablename__ = "projects"
@@ -152,6 +155,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    org: Mapped[Organization] = relationship()
 
 
 class ProjectMember(Base):
@@ -166,6 +171,8 @@ class ProjectMember(Base):
     )
     role: Mapped[str] = mapped_column(String(16), default="member")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    project: Mapped[Project] = relationship()
 
 
 class AuditEvent(Base):

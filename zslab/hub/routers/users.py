@@ -15,9 +15,7 @@ router = APIRouter(tags=["users"])
 
 @router.get("/me", name="me.get")
 def get_me(ctx: ReadContext) -> Me:
-    user = accounts.find_user(ctx.session, ctx.principal.user_id)
-    token = ctx.session.get_one(accounts.Token, ctx.principal.token_id)
-    return Me(user=accounts.user_read(user), token=accounts.token_read(token))
+    return Me(user=ctx.identity.user, token=ctx.identity.token)
 
 
 @router.post(
