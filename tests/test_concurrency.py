@@ -51,3 +51,15 @@ def test_more_writers_than_worker_threads_do_not_stall(hub: HubHandle, admin: La
     with ThreadPoolExecutor(64) as pool:
         statuses = list(pool.map(create, range(192)))
     assert statuses == [201] * 192
+
+
+def test_every_request_returns_its_database_connection(hub: HubHandle, admin: Lab) -> None:
+    admin.orgs.add("pooled")
+    with hub.http() as http:
+        for _ in range(5):
+            http.get("/api/v1/orgs/pooled")  # read
+            http.post("/api/v1/orgs", json={"slug": "pooled"})  # 409 after queries
+            http.post("/api/v1/projects", json={"org": "pooled", "slug": "BAD"})  # 422
+            http.get("/api/v1/orgs/nope")  # 404
+        http.post("/api/v1/projects", json={"org": "pooled", "slug": "ok"})  # 201
+    assert hub.db.engine.pool.checkedout() == 0

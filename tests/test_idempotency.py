@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -49,14 +50,18 @@ def test_keys_are_per_user(hub: HubHandle, admin: Lab) -> None:
 
 
 def test_concurrent_requests_with_one_key_create_one_object(hub: HubHandle, admin: Lab) -> None:
+    start = threading.Barrier(12)
+
     def post(_: int) -> httpx.Response:
         with hub.http() as http:
+            http.get("/api/v1/me")  # connect and authenticate first, then go together
+            start.wait()
             return http.post(
                 "/api/v1/orgs", json={"slug": "raced"}, headers={"Idempotency-Key": "race-key"}
             )
 
-    with ThreadPoolExecutor(8) as pool:
-        responses = list(pool.map(post, range(8)))
+    with ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(post, range(12)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     assert _count_orgs(admin) == 1

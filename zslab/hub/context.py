@@ -13,21 +13,25 @@ client is answered. Creating POSTs go through :meth:`Context.create`, which adds
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, get_origin
 
 import anyio
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from zslab.config import Settings
@@ -43,7 +47,7 @@ from zslab.hub.db.engine import Database, storage_error
 from zslab.hub.db.orm import AuditEvent, IdempotencyRecord, Token, utcnow
 from zslab.ids import prefix_of
 
-__all__ = ["Context", "HubState", "ReadContext", "WriteContext"]
+__all__ = ["Context", "HubRoute", "HubState", "ReadContext", "WriteContext"]
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +125,11 @@ class Context:
             db = self.hub.db
             self._session = db.write_session() if self.write else db.read_session()
         return self._session
+
+    @property
+    def inline(self) -> bool:
+        """Whether a sync handler with this context may run on the event loop."""
+        return not self.write and self.hub.db.dialect == "sqlite"
 
     @property
     def settings(self) -> Settings:
@@ -252,34 +261,38 @@ class Context:
         fingerprint = _fingerprint(self.request.method, self.request.url.path, body)
         if key and (replay := self._replay(key, fingerprint)):
             return replay
-        created = make()
-        payload = created.model_dump(mode="json")
-        object_id = payload.get("id")
-        location = f"{self.request.url.path.rstrip('/')}/{object_id}" if object_id else None
-        status = 201
-        self.audit(object_id, status=status)
-        if key:
-            stored = {k: (None if k in secret_fields else v) for k, v in payload.items()}
-            self.session.add(
-                IdempotencyRecord(
-                    user_id=principal.user_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    status=status,
-                    location=location,
-                    body=stored,
-                )
-            )
-            self.hub.sweep_idempotency_records(self.session)
         try:
+            created = make()
+            payload = created.model_dump(mode="json")
+            object_id = payload.get("id")
+            location = f"{self.request.url.path.rstrip('/')}/{object_id}" if object_id else None
+            self.audit(object_id, status=201)
+            if key:
+                stored = {k: (None if k in secret_fields else v) for k, v in payload.items()}
+                self.session.add(
+                    IdempotencyRecord(
+                        user_id=principal.user_id,
+                        key=key,
+                        fingerprint=fingerprint,
+                        status=201,
+                        location=location,
+                        body=stored,
+                    )
+                )
+                self.hub.sweep_idempotency_records(self.session)
             self.commit()
         except Conflict:
-            # A concurrent request with the same key may have won the race: answer as it did.
-            if key and (replay := self._replay(key, fingerprint)):
-                return replay
+            # A concurrent request with the same key may have won the race (its object makes
+            # ours a duplicate, or its record collides with ours): answer as it did.
+            if key:
+                self.session.rollback()
+                self._audit_pending = False
+                self._after_commit.clear()
+                if replay := self._replay(key, fingerprint):
+                    return replay
             raise
         headers = {"Location": location} if location else {}
-        return JSONResponse(payload, status_code=status, headers=headers)
+        return JSONResponse(payload, status_code=201, headers=headers)
 
 
 def _hub(request: Request) -> HubState:
@@ -299,29 +312,79 @@ async def _identify(hub: HubState, header: str | None) -> Identity:
     return identity
 
 
-async def _context(request: Request, *, write: bool) -> AsyncIterator[Context]:
-    # Async on purpose: authentication mostly hits the cache, and set-up and tear-down stay on
-    # the event loop, so the handler's thread is the only one that touches the session.
+async def _context(request: Request, *, write: bool) -> Context:
+    # Async, and not a generator: authentication mostly hits the cache, and the session opens
+    # and closes in the handler's own thread (see HubRoute), so no other thread touches it.
     hub = _hub(request)
     identity = await _identify(hub, request.headers.get("authorization"))
     request.scope.setdefault("state", {})["zslab_principal"] = identity.principal
     identity.principal.require_scope("write" if write else "read")
-    ctx = Context(request, hub, identity, write=write)
-    try:
-        yield ctx
-    finally:
-        ctx.close()
+    return Context(request, hub, identity, write=write)
 
 
-async def _read_context(request: Request) -> AsyncIterator[Context]:
-    async for ctx in _context(request, write=False):
-        yield ctx
+async def _read_context(request: Request) -> Context:
+    return await _context(request, write=False)
 
 
-async def _write_context(request: Request) -> AsyncIterator[Context]:
-    async for ctx in _context(request, write=True):
-        yield ctx
+async def _write_context(request: Request) -> Context:
+    return await _context(request, write=True)
 
 
 ReadContext = Annotated[Context, Depends(_read_context)]
 WriteContext = Annotated[Context, Depends(_write_context)]
+
+
+def _bind_context(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a handler that takes a context so that:
+
+    - its session closes when it returns or raises, in the thread that ran it, before any
+      error response is built (a write transaction never outlives its handler);
+    - a plain ``def`` handler reading SQLite runs right on the event loop: WAL readers never
+      wait for a lock, so the thread hand-off would cost more than the query. Writers, and
+      every handler on a networked database, run in the thread pool as usual.
+    """
+    signature = inspect.signature(endpoint, eval_str=True)
+    names = [
+        name
+        for name, param in signature.parameters.items()
+        if get_origin(param.annotation) is Annotated and param.annotation.__origin__ is Context
+    ]
+    if not names:
+        return endpoint
+    if len(names) > 1:
+        raise TypeError(f"{endpoint.__qualname__} takes more than one context")
+    name = names[0]
+    wrapper: Any
+    if inspect.iscoroutinefunction(endpoint):
+
+        async def async_handler(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await endpoint(*args, **kwargs)
+            finally:
+                kwargs[name].close()
+
+        wrapper = async_handler
+    else:
+
+        def sync_handler(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return endpoint(*args, **kwargs)
+            finally:
+                kwargs[name].close()
+
+        async def dispatch(*args: Any, **kwargs: Any) -> Any:
+            if kwargs[name].inline:
+                return sync_handler(*args, **kwargs)
+            return await run_in_threadpool(sync_handler, *args, **kwargs)
+
+        wrapper = dispatch
+    functools.update_wrapper(wrapper, endpoint)
+    wrapper.__signature__ = signature  # annotations resolved: FastAPI reads them from here
+    return wrapper
+
+
+class HubRoute(APIRoute):
+    """The route class of every hub router: see :func:`_bind_context`."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, _bind_context(endpoint), **kwargs)

@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import or_, select
 
-from zslab.hub.context import ReadContext
+from zslab.hub.context import HubRoute, ReadContext
 from zslab.hub.db.orm import AuditEvent
 from zslab.hub.pagination import Cursor, Limit, paginate
 from zslab.schemas import AuditEventRead, Page
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(route_class=HubRoute, prefix="/audit", tags=["audit"])
 
 
 @router.get("", name="audit.list")

@@ -11,13 +11,13 @@ from sqlalchemy.exc import DBAPIError
 
 from zslab._version import __version__
 from zslab.errors import NotFound
-from zslab.hub.context import HubState
+from zslab.hub.context import HubRoute, HubState
 from zslab.hub.db.engine import redact_url
 from zslab.hub.db.orm import utcnow
 from zslab.hub.problems import PROBLEM_TYPES
 from zslab.schemas import Health
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=HubRoute, tags=["health"])
 
 
 @router.get("/health", name="health")

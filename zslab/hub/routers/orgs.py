@@ -6,11 +6,11 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from zslab.hub import accounts
-from zslab.hub.context import ReadContext, WriteContext
+from zslab.hub.context import HubRoute, ReadContext, WriteContext
 from zslab.hub.pagination import Cursor, Limit
 from zslab.schemas import OrgCreate, OrgMemberAdd, OrgMemberRead, OrgRead, Page
 
-router = APIRouter(prefix="/orgs", tags=["organizations"])
+router = APIRouter(route_class=HubRoute, prefix="/orgs", tags=["organizations"])
 
 
 @router.post("", status_code=201, name="org.create", response_model=OrgRead)

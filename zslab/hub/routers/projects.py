@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from zslab.hub import accounts
-from zslab.hub.context import ReadContext, WriteContext
+from zslab.hub.context import HubRoute, ReadContext, WriteContext
 from zslab.hub.pagination import Cursor, Limit
 from zslab.schemas import (
     Page,
@@ -19,7 +19,7 @@ from zslab.schemas import (
     ProjectUpdate,
 )
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = APIRouter(route_class=HubRoute, prefix="/projects", tags=["projects"])
 
 
 @router.post("", status_code=201, name="project.create", response_model=ProjectRead)

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from zslab.hub import accounts
-from zslab.hub.context import ReadContext, WriteContext
+from zslab.hub.context import HubRoute, ReadContext, WriteContext
 from zslab.hub.pagination import Cursor, Limit
 from zslab.schemas import Page, TokenCreate, TokenCreated, TokenRead
 
-router = APIRouter(prefix="/tokens", tags=["tokens"])
+router = APIRouter(route_class=HubRoute, prefix="/tokens", tags=["tokens"])
 
 
 @router.post("", status_code=201, name="token.create", response_model=TokenCreated)

@@ -6,15 +6,16 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from zslab.hub import accounts
-from zslab.hub.context import ReadContext, WriteContext
+from zslab.hub.context import HubRoute, ReadContext, WriteContext
 from zslab.hub.pagination import Cursor, Limit
 from zslab.schemas import Me, Page, UserCreate, UserRead, UserUpdate
 
-router = APIRouter(tags=["users"])
+router = APIRouter(route_class=HubRoute, tags=["users"])
 
 
 @router.get("/me", name="me.get")
-def get_me(ctx: ReadContext) -> Me:
+async def get_me(ctx: ReadContext) -> Me:
+    """The caller as authenticated: served from the identity cache, no database work."""
     return Me(user=ctx.identity.user, token=ctx.identity.token)
 
 
