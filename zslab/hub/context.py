@@ -3,9 +3,10 @@
 A handler asks for :data:`ReadContext` or :data:`WriteContext`. Both are async dependencies:
 they authenticate the caller (from the identity cache, or with one trip to the database on a
 miss) and check the token's scope before the request body is even validated, so an anonymous
-caller learns nothing but "401". The database session opens lazily in the handler's own thread,
-so a write transaction's lock is taken and released there and no thread holding it ever waits
-for another. A write handler does its work, calls :meth:`Context.audit`, then
+caller learns nothing but "401". The database session opens lazily where the handler runs and
+closes there when it returns or raises (:class:`HubRoute`), so a write transaction's lock is
+taken and released in one thread and no thread holding it ever waits for another. A write
+handler does its work, calls :meth:`Context.audit`, then
 :meth:`Context.commit`: the change and its audit event land in one transaction, before the
 client is answered. Creating POSTs go through :meth:`Context.create`, which adds
 ``Idempotency-Key`` handling in the same transaction.
