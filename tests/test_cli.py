@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -256,3 +257,14 @@ def test_help_names_the_nouns() -> None:
     result = zslab_cli("--help")
     for noun in ("up", "down", "status", "hub", "token", "user", "org", "project", "audit"):
         assert noun in result.stdout
+
+
+def test_hub_on_a_busy_port_says_so() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = zslab_cli("hub", "--port", str(port))
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -206,3 +206,11 @@ def test_sigkill_mid_write_loses_no_acknowledged_call(tmp_path: Path) -> None:
     finally:
         hub.terminate()
         hub.wait(15)
+
+
+def test_the_embedded_database_runs_in_wal_mode(sqlite_hub: HubHandle) -> None:
+    with sqlite_hub.lab() as lab:
+        lab.orgs.add("walled")
+    db_file = sqlite_hub.db.sqlite_path
+    assert db_file is not None
+    assert sqlite3.connect(db_file).execute("PRAGMA journal_mode").fetchone() == ("wal",)

@@ -16,6 +16,8 @@ from typing import Any
 
 import uvicorn
 
+from zslab.errors import ConfigError
+
 __all__ = ["HubServer", "bind_socket"]
 
 HANDLED = (signal.SIGINT, signal.SIGTERM)
@@ -26,7 +28,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}.",
+            field="port",
+            fix="Choose another --port (0 picks a free one), or stop what listens there.",
+        ) from exc
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
