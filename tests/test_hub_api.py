@@ -300,3 +300,14 @@ def test_a_revocation_by_another_replica_is_noticed_within_the_cache_lifetime(
         except zslab.Unauthenticated:
             refused = True
     assert refused
+
+
+def test_removing_a_member_is_audited_against_the_user(admin: Lab) -> None:
+    admin.orgs.add("acme")
+    admin.projects.add("acme", "course")
+    leaver = admin.users.add("leaver")
+    admin.projects.add_member("acme/course", "leaver")
+    admin.projects.remove_member("acme/course", "leaver")
+    assert "leaver" not in {m.user_name for m in admin.projects.members("acme/course")}
+    [event] = admin.audit.list(action="project.member.remove", limit=1)
+    assert (event.object_id, event.object_type, event.status) == (leaver.id, "user", 204)

@@ -384,7 +384,8 @@ def add_org_member(ctx: Context, ref: str, body: OrgMemberAdd) -> OrgMemberRead:
     return _member_read(OrgMemberRead, member, user)
 
 
-def remove_org_member(ctx: Context, ref: str, user_ref: str) -> None:
+def remove_org_member(ctx: Context, ref: str, user_ref: str) -> str:
+    """Remove a member; returns the user's id."""
     org = _visible_org(ctx, ref)
     _require_org_owner(ctx, org, "remove members")
     user = find_user(ctx.session, user_ref)
@@ -403,6 +404,7 @@ def remove_org_member(ctx: Context, ref: str, user_ref: str) -> None:
             )
     ctx.session.delete(member)
     ctx.session.flush()
+    return user.id
 
 
 def list_org_members(
@@ -545,7 +547,8 @@ def add_project_member(ctx: Context, ref: str, body: ProjectMemberAdd) -> Projec
     return _member_read(ProjectMemberRead, member, user)
 
 
-def remove_project_member(ctx: Context, ref: str, user_ref: str) -> None:
+def remove_project_member(ctx: Context, ref: str, user_ref: str) -> str:
+    """Remove a member; returns the user's id."""
     project, org = _visible_project(ctx, ref)
     _require_maintainer(ctx, project, org, "remove members")
     user = find_user(ctx.session, user_ref)
@@ -554,6 +557,7 @@ def remove_project_member(ctx: Context, ref: str, user_ref: str) -> None:
         raise NotFound(f"{user.name!r} is not a member of {org.slug}/{project.slug}.")
     ctx.session.delete(member)
     ctx.session.flush()
+    return user.id
 
 
 def list_project_members(

@@ -45,7 +45,7 @@ def put_member(org: str, body: OrgMemberAdd, ctx: WriteContext) -> OrgMemberRead
 
 @router.delete("/{org}/members/{user}", status_code=204, name="org.member.remove")
 def remove_member(org: str, user: str, ctx: WriteContext) -> Response:
-    accounts.remove_org_member(ctx, org, user)
-    ctx.audit(user, object_type="user", detail=f"removed from {org}", status=204)
+    user_id = accounts.remove_org_member(ctx, org, user)
+    ctx.audit(user_id, detail=f"removed from {org}", status=204)
     ctx.commit()
     return Response(status_code=204)

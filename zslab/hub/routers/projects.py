@@ -68,7 +68,7 @@ def put_member(project: str, body: ProjectMemberAdd, ctx: WriteContext) -> Proje
 
 @router.delete("/{project}/members/{user}", status_code=204, name="project.member.remove")
 def remove_member(project: str, user: str, ctx: WriteContext) -> Response:
-    accounts.remove_project_member(ctx, project, user)
-    ctx.audit(user, object_type="user", detail=f"removed from {project}", status=204)
+    user_id = accounts.remove_project_member(ctx, project, user)
+    ctx.audit(user_id, detail=f"removed from {project}", status=204)
     ctx.commit()
     return Response(status_code=204)
