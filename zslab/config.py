@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +115,6 @@ class RuntimeInfo:
     database: str
     dask_scheduler: str | None = None
     dask_dashboard: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def write(self, path: Path) -> None:
         """Write atomically with mode 0600: the file holds an admin token."""

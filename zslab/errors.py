@@ -119,54 +119,72 @@ class ApiError(ZslabError):
 
 
 class BadRequest(ApiError):
+    """The request is malformed: its body is not JSON, or not what the route reads."""
+
     status = 400
     slug = "bad-request"
     title = "Bad request"
 
 
 class Unauthenticated(ApiError):
+    """No token, or a token that is unknown, expired or revoked, or whose account is disabled."""
+
     status = 401
     slug = "unauthenticated"
     title = "Authentication required"
 
 
 class Forbidden(ApiError):
+    """The caller is known, but their role or the token's scopes do not allow this call."""
+
     status = 403
     slug = "forbidden"
     title = "Not allowed"
 
 
 class NotFound(ApiError):
+    """No such route or object, or one the caller may not see."""
+
     status = 404
     slug = "not-found"
     title = "Not found"
 
 
 class Conflict(ApiError):
+    """The call contradicts the current state: a name is taken, a key was reused…"""
+
     status = 409
     slug = "conflict"
     title = "Conflict"
 
 
 class PayloadTooLarge(ApiError):
+    """The request body is over the hub's limit (ZSLAB_MAX_BODY_BYTES)."""
+
     status = 413
     slug = "payload-too-large"
     title = "Request body too large"
 
 
 class InvalidInput(ApiError):
+    """One or more fields are wrong; ``errors`` names each field, where it was and why."""
+
     status = 422
     slug = "invalid-input"
     title = "Invalid input"
 
 
 class StorageUnavailable(ApiError):
+    """The hub's database is locked, read-only or unreachable; nothing was written."""
+
     status = 503
     slug = "storage-unavailable"
     title = "Storage unavailable"
 
 
 class ServerError(ApiError):
+    """A bug in the hub; the response names the request id to report."""
+
     status = 500
     slug = "internal-error"
     title = "Internal server error"
