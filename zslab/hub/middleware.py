@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zslab.errors import PayloadTooLarge, ServerError
 from zslab.hub.problems import problem_response
@@ -27,11 +28,6 @@ __all__ = ["AuditMiddleware", "BodyLimitMiddleware", "RequestIdMiddleware"]
 
 log = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[Message], Any]
-ASGIApp = Callable[[Scope, Receive, Send], Any]
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
@@ -39,10 +35,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 def _state(scope: Scope) -> dict[str, Any]:
     return scope.setdefault("state", {})
-
-
-async def _send_response(response: Any, scope: Scope, receive: Receive, send: Send) -> None:
-    await response(scope, receive, send)
 
 
 class RequestIdMiddleware:
@@ -85,7 +77,7 @@ class RequestIdMiddleware:
                 fix="Retry; if it fails again, report the request id to the hub's operator.",
             )
             response = problem_response(problem, request_id=request_id, instance=scope["path"])
-            await _send_response(response, scope, receive, send_with_id)
+            await response(scope, receive, send_with_id)
 
 
 class BodyLimitMiddleware:
@@ -120,7 +112,7 @@ class BodyLimitMiddleware:
                     declared = 0
                 if declared > self.max_bytes:
                     response = self._too_large(scope, f"{declared} bytes")
-                    await _send_response(response, scope, receive, send)
+                    await response(scope, receive, send)
                     return
                 break
 
@@ -136,7 +128,7 @@ class BodyLimitMiddleware:
             size += len(chunk)
             if size > self.max_bytes:
                 response = self._too_large(scope, f"over {self.max_bytes} bytes")
-                await _send_response(response, scope, receive, send)
+                await response(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
