@@ -1,0 +1,482 @@
+"""Allocation state of a cluster, and the incremental index every placement policy shares.
+
+A :class:`Cluster` is built from an :class:`~zslab.compute.inventory.Inventory`. Each node
+tracks free CPU, host memory and per-device capacity: for shared devices the free compute in
+thousandths ("milli", 1000 = a whole device) and free device memory; for MIG devices the
+:class:`~zslab.compute.mig.MigLayout`.
+
+The index groups nodes whose state is identical (same model, site, pool, free CPU and memory,
+same multiset of device states, same mix of tenants). A policy scores a *group* once and the
+score holds for every member, so a decision costs one pass over the groups, most of whose
+scores are already cached; nothing rescans devices. Placing or releasing moves one node from
+one group to another. Among equally good nodes the one with the smallest ``rank`` wins: ranks
+are a seeded random permutation (the reference FGD simulator breaks ties the same way), or
+inventory order.
+
+>>> from zslab.compute.inventory import Inventory
+>>> from zslab.compute.request import parse_request
+>>> cluster = Cluster(Inventory.demo())
+>>> request = parse_request("h100:3g.40gb")
+>>> node = next(g for g in cluster.groups() if cluster.feasible(g.state, request)).best_node
+>>> placement = cluster.place(request, node, cluster.device_choice_first(node, request))
+>>> cluster.release(placement)
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from zslab.compute.devices import DeviceModel, find_model
+from zslab.compute.inventory import Inventory, NodeSpec
+from zslab.compute.mig import COMPUTE_SLICES, MigLayout
+from zslab.compute.request import MemorySize, MigSize, ShareSize, SliceRequest, WholeSize
+
+__all__ = ["Cluster", "Group", "NodeState", "Part", "Placement", "affinity_tag"]
+
+MILLI = 1000
+
+
+def _mig_free_milli(layout: MigLayout) -> int:
+    """A MIG GPU's free compute in thousandths of the whole GPU."""
+    return round(MILLI * (COMPUTE_SLICES - layout.compute_used) / COMPUTE_SLICES)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What a placement took from one device."""
+
+    device: int
+    milli: int = 0
+    memory_mib: int = 0
+    mig_start: int | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A granted request: the node, the device parts, and the host resources it holds."""
+
+    node: int
+    node_name: str
+    parts: tuple[Part, ...]
+    cpu_milli: int
+    memory_mib: int
+    tag: str
+
+    @property
+    def gpu_milli(self) -> int:
+        return sum(p.milli for p in self.parts)
+
+
+def affinity_tag(request: SliceRequest) -> str:
+    """The tenant class a request adds to a node: ``no-gpu``, ``share-gpu`` or ``<n>-gpu``."""
+    size = request.size
+    if isinstance(size, WholeSize):
+        return "no-gpu" if size.devices == 0 else f"{size.devices}-gpu"
+    if isinstance(size, ShareSize):
+        return "share-gpu"
+    if isinstance(size, MigSize):
+        return f"mig-{size.profile}"
+    return "mem-slice"
+
+
+class NodeState:
+    """One node's free resources. Device lists keep inventory order (device index = position)."""
+
+    __slots__ = (
+        "affinity",
+        "cpu_capacity",
+        "cpu_left",
+        "dev_mem",
+        "free",
+        "index",
+        "key",
+        "mem_left",
+        "mig",
+        "model",
+        "rank",
+        "spec",
+    )
+
+    def __init__(self, index: int, spec: NodeSpec, rank: int) -> None:
+        self.index = index
+        self.spec = spec
+        self.rank = rank
+        self.model: DeviceModel | None = find_model(spec.model) if spec.model else None
+        self.cpu_capacity = spec.cpu_milli
+        self.cpu_left = spec.cpu_milli
+        self.mem_left = spec.memory_mib
+        self.free: list[int] = [MILLI] * spec.devices
+        memory = self.model.memory_mib if self.model else 0
+        self.dev_mem: list[int] = [memory] * spec.devices
+        self.mig: list[MigLayout] | None = None
+        if self.model is not None and self.model.slicing == "mig" and self.model.mig is not None:
+            self.mig = [MigLayout(self.model.mig) for _ in range(spec.devices)]
+        self.affinity: Counter[str] = Counter()
+        self.key: tuple[Any, ...] = ()
+
+    @property
+    def devices(self) -> int:
+        return len(self.free)
+
+    @property
+    def idle_milli(self) -> int:
+        return sum(self.free)
+
+    def state_key(self) -> tuple[Any, ...]:
+        """Everything a policy's score may depend on, and nothing else."""
+        spec = self.spec
+        if self.mig is not None:
+            devices: tuple[Any, ...] = tuple(sorted(layout.state() for layout in self.mig))
+        elif any(m for m in self.dev_mem):
+            devices = tuple(sorted(zip(self.free, self.dev_mem, strict=True)))
+        else:
+            devices = tuple(sorted(self.free))
+        tenants = tuple(sorted(tag for tag, n in self.affinity.items() if n > 0))
+        return (spec.model, spec.site, spec.pool, self.cpu_left, self.mem_left, devices, tenants)
+
+
+class Group:
+    """Nodes in identical states; the member with the smallest rank represents them.
+
+    ``scores`` caches what policies computed for this state (per policy and request shape);
+    it lives and dies with the group, so a cached score is never stale.
+    """
+
+    __slots__ = ("_heap", "key", "members", "scores", "state")
+
+    def __init__(self, key: tuple[Any, ...], state: NodeState) -> None:
+        self.key = key
+        self.state = state  # any member: they are interchangeable for scoring
+        self.members: set[int] = set()
+        self.scores: dict[Any, Any] = {}
+        self._heap: list[tuple[int, int]] = []
+
+    def add(self, node: NodeState) -> None:
+        self.members.add(node.index)
+        heapq.heappush(self._heap, (node.rank, node.index))
+
+    def remove(self, node: NodeState) -> None:
+        self.members.discard(node.index)
+
+    @property
+    def best(self) -> tuple[int, int]:
+        """(rank, node index) of the member that wins ties."""
+        heap = self._heap
+        while heap[0][1] not in self.members:
+            heapq.heappop(heap)
+        return heap[0]
+
+    @property
+    def best_node(self) -> int:
+        return self.best[1]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+
+class Cluster:
+    """Allocation state plus the group index. Not thread-safe: one decision at a time."""
+
+    def __init__(self, inventory: Inventory, *, tie_seed: int | None = None) -> None:
+        self.inventory = inventory
+        count = len(inventory.nodes)
+        if tie_seed is None:
+            ranks = list(range(count))
+        else:
+            # The reference simulator sorts nodes by name and draws one permutation per run.
+            order = sorted(range(count), key=lambda i: inventory.nodes[i].name)
+            perm = list(range(count))
+            random.Random(tie_seed).shuffle(perm)
+            ranks = [0] * count
+            for position, node_index in enumerate(order):
+                ranks[node_index] = perm[position]
+        self.nodes = [NodeState(i, spec, ranks[i]) for i, spec in enumerate(inventory.nodes)]
+        self._groups: dict[tuple[Any, ...], Group] = {}
+        for node in self.nodes:
+            self._enter(node)
+        self.total_devices = sum(n.devices for n in self.nodes)
+        self.total_milli = self.total_devices * MILLI
+        self.used_milli = 0
+        self.version = 0  # bumped by every change; caches key on group keys, not on this
+
+    # --- the index -----------------------------------------------------------------------
+
+    def _enter(self, node: NodeState) -> None:
+        node.key = node.state_key()
+        group = self._groups.get(node.key)
+        if group is None:
+            group = self._groups[node.key] = Group(node.key, node)
+        group.add(node)
+
+    def _leave(self, node: NodeState) -> None:
+        group = self._groups[node.key]
+        group.remove(node)
+        if not group.members:
+            del self._groups[node.key]
+        elif group.state is node:
+            group.state = self.nodes[next(iter(group.members))]
+
+    def groups(self) -> Iterator[Group]:
+        return iter(self._groups.values())
+
+    @property
+    def group_count(self) -> int:
+        return len(self._groups)
+
+    # --- feasibility ---------------------------------------------------------------------
+
+    def feasible(self, node: NodeState, request: SliceRequest) -> bool:
+        """Whether ``request`` fits ``node`` now: place, model, host resources and devices."""
+        if node.cpu_left < request.cpu_milli or node.mem_left < request.memory_mib:
+            return False
+        spec = node.spec
+        if request.sites is not None and spec.site not in request.sites:
+            return False
+        if request.pools is not None and spec.pool not in request.pools:
+            return False
+        if not request.needs_device:
+            return True
+        model = node.model
+        if model is None or not request.allows(model):
+            return False
+        return self.device_count_fitting(node, request) >= self.devices_needed(request)
+
+    @staticmethod
+    def devices_needed(request: SliceRequest) -> int:
+        """Devices (whole requests) or fitting options (all others) a node must offer."""
+        size = request.size
+        return size.devices if isinstance(size, WholeSize) else 1
+
+    def device_count_fitting(self, node: NodeState, request: SliceRequest) -> int:
+        """How many slices of ``request.size`` the node could take right now (capped)."""
+        size = request.size
+        if isinstance(size, WholeSize):
+            if node.mig is not None:
+                return sum(1 for layout in node.mig if layout.memory_mask == 0)
+            return sum(1 for f in node.free if f == MILLI)
+        if isinstance(size, ShareSize):
+            memory = size.memory_mib or 0
+            fits = sum(
+                1
+                for f, m in zip(node.free, node.dev_mem, strict=True)
+                if f >= size.milli and m >= memory
+            )
+            return fits if request.count == 1 else self._share_instances(node, request)
+        if isinstance(size, MigSize):
+            assert node.mig is not None
+            return 1 if self._mig_instances(node, size.profile) >= request.count else 0
+        return 1 if self.memory_option(node, request) is not None else 0
+
+    def _share_instances(self, node: NodeState, request: SliceRequest) -> int:
+        size = request.size
+        assert isinstance(size, ShareSize)
+        total = 0
+        for f, m in zip(node.free, node.dev_mem, strict=True):
+            by_compute = f // size.milli
+            by_memory = m // size.memory_mib if size.memory_mib else by_compute
+            total += min(by_compute, by_memory)
+        return 1 if total >= request.count else 0
+
+    @staticmethod
+    def _mig_instances(node: NodeState, profile: str) -> int:
+        """Instances of ``profile`` placeable at once (greedy per GPU, first allowed start)."""
+        assert node.mig is not None
+        total = 0
+        for layout in node.mig:
+            scratch = MigLayout(layout.table)
+            scratch.memory_mask, scratch.compute_used = layout.memory_mask, layout.compute_used
+            scratch.media_used = layout.media_used
+            while scratch.can_place(profile):
+                scratch.place(profile)
+                total += 1
+        return total
+
+    def memory_option(self, node: NodeState, request: SliceRequest) -> Any:
+        """For ``mem>=`` requests: the smallest slice on this node with enough memory."""
+        size = request.size
+        assert isinstance(size, MemorySize)
+        model = node.model
+        if model is None:
+            return None
+        if node.mig is not None and model.mig is not None:
+            options = sorted(
+                (
+                    p
+                    for p in model.mig.profiles
+                    if p.memory_mib >= size.min_mib and not p.media_extensions
+                ),
+                key=lambda p: (p.memory_slices, p.compute_slices),
+            )
+            for profile in options:
+                if any(layout.can_place(profile.name) for layout in node.mig):
+                    return ("mig", profile.name)
+            return None
+        if model.slicing == "share" and model.memory_mib:
+            milli = -(-size.min_mib * MILLI // model.memory_mib)
+            for f, m in zip(node.free, node.dev_mem, strict=True):
+                if f >= milli and m >= size.min_mib:
+                    return ("share", milli, size.min_mib)
+            return None
+        if model.memory_mib >= size.min_mib and any(f == MILLI for f in node.free):
+            return ("whole",)
+        return None
+
+    # --- placing and releasing -------------------------------------------------------------
+
+    def device_choice_first(self, node_index: int, request: SliceRequest) -> tuple[Part, ...]:
+        """The simplest valid device choice: lowest-index devices that fit."""
+        node = self.nodes[node_index]
+        size = request.size
+        if isinstance(size, WholeSize):
+            return self.whole_devices(node, size.devices)
+        if isinstance(size, ShareSize):
+            return self.share_parts(node, request, order=range(node.devices))
+        if isinstance(size, MigSize):
+            return self.mig_parts(node, size.profile, request.count)
+        return self.memory_parts(node, request)
+
+    @staticmethod
+    def whole_devices(node: NodeState, count: int) -> tuple[Part, ...]:
+        if count == 0:
+            return ()
+        parts: list[Part] = []
+        for i in range(node.devices):
+            free = node.mig[i].memory_mask == 0 if node.mig is not None else node.free[i] == MILLI
+            if free:
+                parts.append(Part(i, milli=MILLI, memory_mib=node.dev_mem[i]))
+                if len(parts) == count:
+                    return tuple(parts)
+        raise ValueError(f"{node.spec.name} has fewer than {count} free devices")
+
+    @staticmethod
+    def share_parts(node: NodeState, request: SliceRequest, *, order: Any) -> tuple[Part, ...]:
+        size = request.size
+        assert isinstance(size, ShareSize)
+        memory = size.memory_mib or 0
+        free = list(node.free)
+        mem = list(node.dev_mem)
+        parts: list[Part] = []
+        for i in order:
+            while free[i] >= size.milli and mem[i] >= memory and len(parts) < request.count:
+                free[i] -= size.milli
+                mem[i] -= memory
+                parts.append(Part(i, milli=size.milli, memory_mib=memory))
+            if len(parts) == request.count:
+                return tuple(parts)
+        raise ValueError(f"{node.spec.name} cannot hold {request}")
+
+    @staticmethod
+    def mig_parts(node: NodeState, profile: str, count: int) -> tuple[Part, ...]:
+        assert node.mig is not None
+        parts: list[Part] = []
+        scratch = [MigLayout(layout.table) for layout in node.mig]
+        for copy, layout in zip(scratch, node.mig, strict=True):
+            copy.memory_mask, copy.compute_used = layout.memory_mask, layout.compute_used
+            copy.media_used = layout.media_used
+        for i, layout in enumerate(scratch):
+            while len(parts) < count and layout.can_place(profile):
+                start = layout.place(profile)
+                milli = round(MILLI * layout.table.get(profile).compute_slices / COMPUTE_SLICES)
+                parts.append(Part(i, milli=milli, mig_start=start, profile=profile))
+        if len(parts) < count:
+            raise ValueError(f"{node.spec.name} cannot hold {count} x {profile}")
+        return tuple(parts)
+
+    def memory_parts(self, node: NodeState, request: SliceRequest) -> tuple[Part, ...]:
+        option = self.memory_option(node, request)
+        if option is None:
+            raise ValueError(f"{node.spec.name} cannot hold {request}")
+        if option[0] == "mig":
+            return self.mig_parts(node, option[1], 1)
+        if option[0] == "share":
+            share = SliceRequest(size=ShareSize(option[1], option[2]))
+            return self.share_parts(node, share, order=range(node.devices))
+        return self.whole_devices(node, 1)
+
+    def place(self, request: SliceRequest, node_index: int, parts: tuple[Part, ...]) -> Placement:
+        """Commit ``parts`` of ``request`` on a node. Raises ValueError if they do not fit."""
+        node = self.nodes[node_index]
+        if node.cpu_left < request.cpu_milli or node.mem_left < request.memory_mib:
+            raise ValueError(f"{node.spec.name} lacks CPU or memory for {request}")
+        idle_before = node.idle_milli
+        self._leave(node)
+        applied: list[Part] = []
+        try:
+            for part in parts:
+                self._take(node, part)
+                applied.append(part)
+        except ValueError:
+            for part in reversed(applied):
+                self._give(node, part)
+            self._enter(node)
+            raise
+        node.cpu_left -= request.cpu_milli
+        node.mem_left -= request.memory_mib
+        tag = affinity_tag(request)
+        if tag != "no-gpu":
+            node.affinity[tag] += 1
+        self._enter(node)
+        placement = Placement(
+            node_index, node.spec.name, tuple(parts), request.cpu_milli, request.memory_mib, tag
+        )
+        self.used_milli += idle_before - node.idle_milli
+        self.version += 1
+        return placement
+
+    def release(self, placement: Placement) -> None:
+        """Give back exactly what ``placement`` took."""
+        node = self.nodes[placement.node]
+        idle_before = node.idle_milli
+        self._leave(node)
+        for part in placement.parts:
+            self._give(node, part)
+        node.cpu_left += placement.cpu_milli
+        node.mem_left += placement.memory_mib
+        if placement.tag != "no-gpu":
+            node.affinity[placement.tag] -= 1
+            if node.affinity[placement.tag] <= 0:
+                del node.affinity[placement.tag]
+        self._enter(node)
+        self.used_milli += idle_before - node.idle_milli
+        self.version += 1
+
+    @staticmethod
+    def _take(node: NodeState, part: Part) -> None:
+        i = part.device
+        if node.mig is not None:
+            layout = node.mig[i]
+            if part.profile is None:  # a whole MIG-capable GPU, outside MIG mode
+                if layout.memory_mask:
+                    raise ValueError(f"GPU {i} of {node.spec.name} is partitioned")
+                layout.memory_mask, layout.compute_used = 0xFF, 7
+                node.free[i] = 0
+                return
+            layout.place(part.profile, part.mig_start)
+            node.free[i] = _mig_free_milli(layout)
+            return
+        if node.free[i] < part.milli or node.dev_mem[i] < part.memory_mib:
+            raise ValueError(f"device {i} of {node.spec.name} is short for {part}")
+        node.free[i] -= part.milli
+        node.dev_mem[i] -= part.memory_mib
+
+    @staticmethod
+    def _give(node: NodeState, part: Part) -> None:
+        i = part.device
+        if node.mig is not None:
+            layout = node.mig[i]
+            if part.profile is None:
+                layout.memory_mask, layout.compute_used = 0, 0
+                node.free[i] = MILLI
+                return
+            assert part.mig_start is not None
+            layout.release(part.mig_start)
+            node.free[i] = _mig_free_milli(layout)
+            return
+        node.free[i] += part.milli
+        node.dev_mem[i] += part.memory_mib
