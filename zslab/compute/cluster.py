@@ -36,7 +36,15 @@ from zslab.compute.inventory import Inventory, NodeSpec
 from zslab.compute.mig import COMPUTE_SLICES, MigLayout
 from zslab.compute.request import MemorySize, MigSize, ShareSize, SliceRequest, WholeSize
 
-__all__ = ["Cluster", "Group", "NodeState", "Part", "Placement", "affinity_tag"]
+__all__ = [
+    "Cluster",
+    "Group",
+    "NodeState",
+    "Part",
+    "Placement",
+    "affinity_tag",
+    "memory_option",
+]
 
 MILLI = 1000
 
@@ -139,6 +147,37 @@ class NodeState:
             devices = tuple(sorted(self.free))
         tenants = tuple(sorted(tag for tag, n in self.affinity.items() if n > 0))
         return (spec.model, spec.site, spec.pool, self.cpu_left, self.mem_left, devices, tenants)
+
+
+def memory_option(node: NodeState, request: SliceRequest) -> Any:
+    """For ``mem>=`` requests: the smallest slice on this node with enough memory."""
+    size = request.size
+    assert isinstance(size, MemorySize)
+    model = node.model
+    if model is None:
+        return None
+    if node.mig is not None and model.mig is not None:
+        options = sorted(
+            (
+                p
+                for p in model.mig.profiles
+                if p.memory_mib >= size.min_mib and not p.media_extensions
+            ),
+            key=lambda p: (p.memory_slices, p.compute_slices),
+        )
+        for profile in options:
+            if any(layout.can_place(profile.name) for layout in node.mig):
+                return ("mig", profile.name)
+        return None
+    if model.slicing == "share" and model.memory_mib:
+        milli = -(-size.min_mib * MILLI // model.memory_mib)
+        for f, m in zip(node.free, node.dev_mem, strict=True):
+            if f >= milli and m >= size.min_mib:
+                return ("share", milli, size.min_mib)
+        return None
+    if model.memory_mib >= size.min_mib and any(f == MILLI for f in node.free):
+        return ("whole",)
+    return None
 
 
 class Group:
@@ -271,7 +310,7 @@ class Cluster:
         if isinstance(size, MigSize):
             assert node.mig is not None
             return 1 if self._mig_instances(node, size.profile) >= request.count else 0
-        return 1 if self.memory_option(node, request) is not None else 0
+        return 1 if memory_option(node, request) is not None else 0
 
     def _share_instances(self, node: NodeState, request: SliceRequest) -> int:
         size = request.size
@@ -296,36 +335,6 @@ class Cluster:
                 scratch.place(profile)
                 total += 1
         return total
-
-    def memory_option(self, node: NodeState, request: SliceRequest) -> Any:
-        """For ``mem>=`` requests: the smallest slice on this node with enough memory."""
-        size = request.size
-        assert isinstance(size, MemorySize)
-        model = node.model
-        if model is None:
-            return None
-        if node.mig is not None and model.mig is not None:
-            options = sorted(
-                (
-                    p
-                    for p in model.mig.profiles
-                    if p.memory_mib >= size.min_mib and not p.media_extensions
-                ),
-                key=lambda p: (p.memory_slices, p.compute_slices),
-            )
-            for profile in options:
-                if any(layout.can_place(profile.name) for layout in node.mig):
-                    return ("mig", profile.name)
-            return None
-        if model.slicing == "share" and model.memory_mib:
-            milli = -(-size.min_mib * MILLI // model.memory_mib)
-            for f, m in zip(node.free, node.dev_mem, strict=True):
-                if f >= milli and m >= size.min_mib:
-                    return ("share", milli, size.min_mib)
-            return None
-        if model.memory_mib >= size.min_mib and any(f == MILLI for f in node.free):
-            return ("whole",)
-        return None
 
     # --- placing and releasing -------------------------------------------------------------
 
@@ -389,7 +398,7 @@ class Cluster:
         return tuple(parts)
 
     def memory_parts(self, node: NodeState, request: SliceRequest) -> tuple[Part, ...]:
-        option = self.memory_option(node, request)
+        option = memory_option(node, request)
         if option is None:
             raise ValueError(f"{node.spec.name} cannot hold {request}")
         if option[0] == "mig":

@@ -27,9 +27,14 @@ __all__ = [
     "H100_80GB",
     "H200_141GB",
     "MEMORY_SLICES",
+    "LayoutState",
     "MigLayout",
     "MigProfile",
     "MigTable",
+    "free_memory_slices",
+    "state_capacity",
+    "state_fits",
+    "state_place",
 ]
 
 MEMORY_SLICES = 8
@@ -212,3 +217,44 @@ class MigLayout:
     def state(self) -> tuple[int, int, bool]:
         """A hashable summary that determines what can still be placed."""
         return (self.memory_mask, self.compute_used, self.media_used)
+
+
+# --- the same rules over plain state tuples, for scoring hypothetical layouts ---------------
+
+LayoutState = tuple[int, int, bool]  # (memory mask, compute slices used, media extensions used)
+
+
+def state_fits(state: LayoutState, profile: MigProfile, start: int) -> bool:
+    mask, compute, media = state
+    return (
+        start in profile.mask_at
+        and not (mask & profile.mask_at[start])
+        and compute + profile.compute_slices <= COMPUTE_SLICES
+        and not (profile.media_extensions and media)
+    )
+
+
+def state_place(state: LayoutState, profile: MigProfile, start: int) -> LayoutState:
+    mask, compute, media = state
+    return (
+        mask | profile.mask_at[start],
+        compute + profile.compute_slices,
+        media or profile.media_extensions,
+    )
+
+
+def state_capacity(state: LayoutState, profile: MigProfile) -> int:
+    """How many more instances of ``profile`` fit, placing each at its first free start.
+
+    Starts are aligned to the profile's size, so first-fit is optimal for a single profile.
+    """
+    count = 0
+    for start in profile.starts:
+        if state_fits(state, profile, start):
+            state = state_place(state, profile, start)
+            count += 1
+    return count
+
+
+def free_memory_slices(state: LayoutState) -> int:
+    return MEMORY_SLICES - bin(state[0]).count("1")
