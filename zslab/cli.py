@@ -353,6 +353,108 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
     return _show(args, events, AUDIT_COLUMNS)
 
 
+def cmd_sim(args: argparse.Namespace) -> int:
+    """Replay a trace through a placement policy (see zslab.compute.sim)."""
+    from pathlib import Path
+
+    from zslab.compute import sim
+    from zslab.compute.placement import POLICIES
+    from zslab.errors import InvalidInput
+
+    if not (args.pods or args.trace):
+        raise InvalidInput(
+            "Which trace should be replayed?",
+            field="pods",
+            fix="Pass --pods (or --trace) with a task list CSV, and --nodes with a node list.",
+        )
+    pods = Path(args.pods or args.trace)
+    nodes = Path(args.nodes) if args.nodes else pods.parent / "openb_node_list_gpu_node.csv"
+    for path, field in ((pods, "pods"), (nodes, "nodes")):
+        if not path.is_file():
+            raise InvalidInput(
+                f"{path} is not a file.",
+                field=field,
+                fix="Point --nodes and --pods at the trace's CSV files.",
+            )
+    if args.policy not in POLICIES:
+        raise InvalidInput(
+            f"Unknown policy {args.policy!r}.",
+            field="policy",
+            fix=f"Choose one of {', '.join(POLICIES)}.",
+        )
+    try:
+        seeds = sim.parse_seeds(args.seeds)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="seeds") from exc
+    if args.mode == "timed":
+        summaries = [
+            sim.replay_timed(nodes, pods, args.policy, seed=seed, compress=args.compress).summary()
+            for seed in seeds
+        ]
+        result: dict[str, Any] = {"mode": "timed", "seeds": seeds, "runs": summaries}
+        _print_json(result) if args.json else _print_timed(summaries)
+        return 0
+    runs = sim.run_seeds(
+        nodes,
+        pods,
+        args.policy,
+        seeds,
+        tune=args.tune,
+        workers=args.workers,
+        progress=not args.json,
+    )
+    summary = sim.summarize(runs)
+    if args.out:
+        curve = {
+            "summary": summary,
+            "curve": {
+                str(p): [r.alloc_ratio(p) for r in runs] for p in range(0, int(args.tune * 100) + 1)
+            },
+            "frag_rate": {
+                str(p): [r.frag_rate(p) for r in runs] for p in range(0, int(args.tune * 100) + 1)
+            },
+        }
+        Path(args.out).write_text(json.dumps(curve, indent=1) + "\n", encoding="utf-8")
+    if args.json:
+        _print_json(summary)
+    else:
+        _print_fill(summary, runs)
+    return 0
+
+
+def _print_fill(summary: dict[str, Any], runs: list[Any]) -> None:
+    import statistics
+
+    print(
+        f"{summary['policy']} on {summary['trace']}, seeds {summary['seeds'][0]}"
+        f"-{summary['seeds'][-1]} ({len(runs)} runs)"
+    )
+    print("arrived %   allocated % (mean over seeds)")
+    for percent in range(50, 131, 10):
+        values = [v for v in (r.alloc_ratio(percent) for r in runs) if v is not None]
+        if values:
+            print(f"{percent:>9}   {statistics.fmean(values):6.2f}")
+    print(
+        f"fragmentation rate at 80/90 %: {summary['frag_rate']['80']} / "
+        f"{summary['frag_rate']['90']} %"
+    )
+    latency = summary["decision_latency_ms"]
+    print(
+        f"decision latency p50 {latency['p50']} ms, p99 {latency['p99']} ms; "
+        f"{summary['decisions_per_s']} decisions/s"
+    )
+
+
+def _print_timed(summaries: list[dict[str, Any]]) -> None:
+    for s in summaries:
+        delay = s["queue_delay_s"]
+        print(
+            f"{s['policy']} on {s['trace']}: placed {s['placed']}, never placed "
+            f"{s['never_placed']}; queue delay mean {delay['mean']:.0f} s, p99 "
+            f"{delay['p99']:.0f} s; GPU allocated mean {s['utilization_pct']['mean']:.1f} %"
+        )
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"zslab {__version__}")
     return 0
@@ -477,6 +579,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb(project, "member-remove", cmd_project_member_remove, "remove a member", [client])
     p.add_argument("project")
     p.add_argument("user")
+
+    p = verb(nouns, "sim", cmd_sim, "replay a cluster trace through a placement policy", [listing])
+    p.add_argument("--nodes", help="node list CSV (default: beside the pods file)")
+    p.add_argument("--pods", help="task list CSV")
+    p.add_argument("--trace", help="task list CSV (same as --pods)")
+    p.add_argument(
+        "--policy",
+        default="zslab",
+        help="random, firstfit, bestfit, dotprod, packing, clustering, fgd or zslab (default)",
+    )
+    p.add_argument("--seeds", default="42-51", help="e.g. 42-51 or 1,5,9")
+    p.add_argument("--tune", type=float, default=1.3, help="inflate demand to this x capacity")
+    p.add_argument(
+        "--mode",
+        choices=["fill", "timed"],
+        default="fill",
+        help="fill: the FGD paper's replay; timed: arrivals and departures",
+    )
+    p.add_argument(
+        "--compress",
+        type=float,
+        default=1.0,
+        help="timed mode: divide inter-arrival times by this factor",
+    )
+    p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    p.add_argument("--out", help="also write the per-seed allocation curve as JSON here")
 
     audit = nouns.add_parser("audit", help="the audit log (admins)").add_subparsers(
         dest="verb", metavar="<verb>", required=True

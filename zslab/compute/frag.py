@@ -83,6 +83,7 @@ class Workload:
         self._by_model: dict[str | None, tuple[tuple[int, int, int, float], ...]] = {}
         self._mig_by_model: dict[str, tuple[tuple[int, MigProfile | None, int, float], ...]] = {}
         self._memo: dict[tuple[Any, ...], float] = {}
+        self._capacity: dict[tuple[str, LayoutState], tuple[int, ...]] = {}
 
     @property
     def cpu_per_gpu_milli(self) -> float:
@@ -202,6 +203,18 @@ class Workload:
             cached = self._mig_by_model[model] = tuple(rows)
         return cached
 
+    def _mig_capacity(self, model: str, state: LayoutState) -> tuple[int, ...]:
+        """Per MIG task type of ``model``: how many more it fits on one GPU in ``state``."""
+        key = (model, state)
+        cached = self._capacity.get(key)
+        if cached is None:
+            cached = tuple(
+                (1 if state[0] == 0 else 0) if profile is None else state_capacity(state, profile)
+                for _, profile, _, _ in self._mig_types_for(model)
+            )
+            self._capacity[key] = cached
+        return cached
+
     def fragmentation_mig(
         self, model: str, cpu_left: int, layouts: tuple[LayoutState, ...]
     ) -> float:
@@ -210,20 +223,20 @@ class Workload:
         value = self._memo.get(key)
         if value is not None:
             return value
-        idle = SLICE_MILLI * sum(free_memory_slices(state) for state in layouts)
+        types = self._mig_types_for(model)
+        totals = [0] * len(types)
+        idle_slices = 0
+        for state in layouts:
+            idle_slices += free_memory_slices(state)
+            for i, n in enumerate(self._mig_capacity(model, state)):
+                totals[i] += n
         usable = 0.0
-        for cpu, profile, count, weight in self._mig_types_for(model):
-            if cpu_left < cpu:
+        for (cpu, profile, count, weight), instances in zip(types, totals, strict=True):
+            if cpu_left < cpu or instances < count or not instances:
                 continue
-            if profile is None:  # whole GPUs: only untouched ones
-                empty = sum(1 for state in layouts if state[0] == 0)
-                if empty >= count:
-                    usable += weight * MILLI * empty
-                continue
-            instances = sum(state_capacity(state, profile) for state in layouts)
-            if instances >= count:
-                usable += weight * SLICE_MILLI * profile.memory_slices * instances
-        value = idle - usable
+            size = MILLI if profile is None else SLICE_MILLI * profile.memory_slices
+            usable += weight * size * instances
+        value = SLICE_MILLI * idle_slices - usable
         if len(self._memo) > 2_000_000:
             self._memo.clear()
         self._memo[key] = value

@@ -384,7 +384,11 @@ class FGD(Policy):
         first_options: list[Option] = []
         for k in range(request.count):
             best: tuple[float, int, int] | None = None
+            seen: set[LayoutState] = set()
             for gpu, layout in enumerate(state):
+                if layout in seen:  # an identical GPU offers identical options
+                    continue
+                seen.add(layout)
                 for start in profile.starts:
                     if not state_fits(layout, profile, start):
                         continue

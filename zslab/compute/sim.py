@@ -20,6 +20,7 @@ Both report per-decision latency. :func:`run_seeds` runs several seeds in parall
 from __future__ import annotations
 
 import heapq
+import itertools
 import os
 import random
 import statistics
@@ -225,6 +226,17 @@ class TimedResult:
     queue_delay_s: list[float]
     utilization: list[tuple[int, float]]  # (time s, allocated GPU %)
     latency_s: list[float]
+    last_arrival: int = 0
+
+    def mean_utilization(self) -> float:
+        """Allocated GPU (%) averaged over time while tasks still arrive (not over events, and
+        not over the drain after the last arrival)."""
+        points = [(t, u) for t, u in self.utilization if t <= self.last_arrival]
+        if len(points) < 2:
+            return points[0][1] if points else 0.0
+        area = sum((t2 - t1) * u for (t1, u), (t2, _) in itertools.pairwise(points))
+        span = points[-1][0] - points[0][0]
+        return area / span if span else points[-1][1]
 
     def summary(self) -> dict[str, Any]:
         delays = sorted(self.queue_delay_s) or [0.0]
@@ -239,7 +251,7 @@ class TimedResult:
                 "p50": delays[len(delays) // 2],
                 "p99": delays[min(len(delays) - 1, int(len(delays) * 0.99))],
             },
-            "utilization_pct": {"mean": statistics.fmean(util), "max": max(util)},
+            "utilization_pct": {"mean": self.mean_utilization(), "max": max(util)},
         }
 
 
@@ -250,12 +262,16 @@ def replay_timed(
     *,
     seed: int = 0,
     max_wait_s: int | None = None,
+    compress: float = 1.0,
 ) -> TimedResult:
     """Replay arrivals at ``creation_time`` and departures after each task's own run time.
 
     A task that fits nowhere waits in a FIFO queue; after every departure the queue is retried
-    in order. ``max_wait_s`` drops tasks that waited longer.
+    in order. ``max_wait_s`` drops tasks that waited longer. ``compress`` > 1 brings arrivals
+    closer together (run times unchanged): the trace's own pace leaves its cluster mostly idle.
     """
+    if compress <= 0:
+        raise ValueError("compress must be positive")
     inventory = nodes if isinstance(nodes, Inventory) else Inventory.from_alibaba_trace(nodes)
     tasks = list(pods) if not isinstance(pods, str | Path) else read_trace_pods(pods)
     trace_name = Path(pods).stem if isinstance(pods, str | Path) else "tasks"
@@ -274,9 +290,13 @@ def replay_timed(
     chosen = make_policy(policy, workload=workload, seed=seed)
     events: list[tuple[int, int, int, Any]] = []  # (time, kind 0=depart 1=arrive, seq, payload)
     seq = 0
+    start = timed[0].creation_time or 0
+    last_arrival = start
     for pod in timed:
         assert pod.creation_time is not None
-        heapq.heappush(events, (pod.creation_time, 1, seq, pod))
+        arrival = start + round((pod.creation_time - start) / compress)
+        last_arrival = max(last_arrival, arrival)
+        heapq.heappush(events, (arrival, 1, seq, pod))
         seq += 1
     queue: list[tuple[int, TracePod]] = []
     delays: list[float] = []
@@ -316,7 +336,9 @@ def replay_timed(
             queue.append((now, payload))
         utilization.append((now, 100 * cluster.used_milli / max(cluster.total_milli, 1)))
     never += len(queue)
-    return TimedResult(policy, trace_name, placed, never, delays, utilization, latencies)
+    return TimedResult(
+        policy, trace_name, placed, never, delays, utilization, latencies, last_arrival
+    )
 
 
 def _run_one(args: tuple[str, str, str, int, float]) -> FillResult:
