@@ -27,25 +27,30 @@ import statistics
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from zslab.compute.cluster import MILLI, Cluster
 from zslab.compute.frag import Workload
-from zslab.compute.inventory import Inventory
+from zslab.compute.inventory import Inventory, NodeSpec
 from zslab.compute.placement import Policy, make_policy
 from zslab.compute.trace import TracePod, read_trace_pods
 
 __all__ = [
+    "MIG_MIX",
     "FillResult",
+    "StreamResult",
     "TimedResult",
     "inflate",
     "parse_seeds",
     "replay_fill",
+    "replay_requests",
     "replay_timed",
     "run_seeds",
+    "scale_inventory",
     "summarize",
+    "uniform_inventory",
 ]
 
 
@@ -397,3 +402,122 @@ def summarize(results: Sequence[FillResult]) -> dict[str, Any]:
         "placed": sum(r.placed for r in results),
         "failed": sum(r.failed for r in results),
     }
+
+
+# --- synthetic clusters and request streams (speed and MIG benchmarks) -----------------------
+
+
+def scale_inventory(inventory: Inventory, devices: int, *, name: str | None = None) -> Inventory:
+    """Copies of ``inventory``'s nodes (renamed ``<name>-c<k>``) until ``devices`` accelerators."""
+    nodes: list[NodeSpec] = []
+    count = 0
+    copy = 0
+    while count < devices:
+        for node in inventory.nodes:
+            if count >= devices:
+                break
+            nodes.append(replace(node, name=f"{node.name}-c{copy}"))
+            count += node.devices
+        copy += 1
+    return Inventory(name or f"{inventory.name}-x{devices}", tuple(nodes))
+
+
+def uniform_inventory(
+    nodes: int, *, model: str, devices: int, cpu: int = 192, memory_gib: int = 2048
+) -> Inventory:
+    """``nodes`` identical machines (e.g. 1,250 × 8 H100 = a 10,000-GPU MIG cluster)."""
+    return Inventory(
+        f"{nodes}x{devices}-{model}",
+        tuple(
+            NodeSpec(f"n{i:05d}", "sim", model, cpu * 1000, memory_gib * 1024, model, devices)
+            for i in range(nodes)
+        ),
+    )
+
+
+# A mix of MIG and whole-GPU requests for 80 GB MIG parts, weights by how often each arrives.
+# Illustrative, not measured: no public trace records MIG profile requests.
+MIG_MIX: tuple[tuple[str, int], ...] = (
+    ("h100:1g.10gb cpu=4 ram=32GiB", 30),
+    ("h100:2g.20gb cpu=8 ram=64GiB", 20),
+    ("h100:3g.40gb cpu=12 ram=96GiB", 20),
+    ("h100:4g.40gb cpu=16 ram=128GiB", 8),
+    ("h100:7g.80gb cpu=24 ram=192GiB", 8),
+    ("h100:1g.10gb x4 cpu=8 ram=64GiB", 5),
+    ("h100:2 cpu=48 ram=384GiB", 5),
+    ("h100:8 cpu=160 ram=1536GiB", 2),
+    ("any:mem>=20GiB cpu=8 ram=64GiB", 2),
+)
+
+
+@dataclass
+class StreamResult:
+    """A fill replay of a synthetic request stream."""
+
+    policy: str
+    requests: int
+    placed: int
+    alloc_pct: float
+    latency_s: list[float]
+
+    def latency_ms(self, quantile: float) -> float:
+        ordered = sorted(self.latency_s)
+        return 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * quantile))]
+
+    @property
+    def decisions_per_s(self) -> float:
+        return len(self.latency_s) / sum(self.latency_s)
+
+
+def replay_requests(
+    inventory: Inventory,
+    mix: Sequence[tuple[str, int]],
+    policy: str,
+    *,
+    seed: int = 42,
+    tune: float = 1.3,
+) -> StreamResult:
+    """Draw requests from ``mix`` (seeded) until their demand reaches ``tune`` × the cluster's
+    GPUs, placing each with ``policy``; a request that fits nowhere is dropped."""
+    from zslab.compute.request import parse_request
+
+    requests = [parse_request(spec) for spec, _ in mix]
+    weights = [weight for _, weight in mix]
+    workload = Workload.from_requests(
+        [r for r, w in zip(requests, weights, strict=True) for _ in range(w)]
+    )
+    rng = random.Random(seed)
+    cluster = Cluster(inventory, tie_seed=rng.randrange(2**31))
+    chosen = make_policy(policy, workload=workload, seed=rng.randrange(2**31))
+    target = tune * cluster.total_devices
+    demand = 0.0
+    placed = 0
+    latencies: list[float] = []
+    clock = time.perf_counter
+    while demand < target:
+        request = rng.choices(requests, weights)[0]
+        demand += gpu_equivalents(request)
+        started = clock()
+        decision = chosen.decide(cluster, request)
+        latencies.append(clock() - started)
+        if decision is not None:
+            cluster.place(request, decision.node, decision.parts)
+            placed += 1
+    return StreamResult(
+        policy, len(latencies), placed, 100 * cluster.used_milli / cluster.total_milli, latencies
+    )
+
+
+def gpu_equivalents(request: Any) -> float:
+    """A request's size in GPUs (a MIG instance counts its share of the 7 compute slices)."""
+    from zslab.compute.request import MemorySize, MigSize, ShareSize, WholeSize
+
+    size = request.size
+    if isinstance(size, MigSize):
+        return int(size.profile.split("g.", 1)[0]) / 7 * request.count
+    if isinstance(size, ShareSize):
+        return size.milli / MILLI * request.count
+    if isinstance(size, WholeSize):
+        return float(size.devices)
+    assert isinstance(size, MemorySize)
+    return 3 / 7
