@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zslab._version import __version__
@@ -355,8 +356,6 @@ def cmd_audit_list(args: argparse.Namespace) -> int:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     """Replay a trace through a placement policy (see zslab.compute.sim)."""
-    from pathlib import Path
-
     from zslab.compute import sim
     from zslab.compute.placement import POLICIES
     from zslab.errors import InvalidInput
@@ -453,6 +452,65 @@ def _print_timed(summaries: list[dict[str, Any]]) -> None:
             f"{s['never_placed']}; queue delay mean {delay['mean']:.0f} s, p99 "
             f"{delay['p99']:.0f} s; GPU allocated mean {s['utilization_pct']['mean']:.1f} %"
         )
+
+
+def cmd_slice_parse(args: argparse.Namespace) -> int:
+    """Check a slice request against the grammar and show how it reads."""
+    from zslab.compute.request import parse_request
+
+    request = parse_request(args.spec)
+    if args.json:
+        _print_json(
+            {
+                "spec": str(request),
+                "size": {"kind": type(request.size).__name__, **_fields(request.size)},
+                "models": sorted(request.models) if request.models else None,
+                "family": request.family,
+                "count": request.count,
+                "sites": sorted(request.sites) if request.sites else None,
+                "pools": sorted(request.pools) if request.pools else None,
+                "domestic_only": request.domestic_only,
+                "cpu_milli": request.cpu_milli,
+                "memory_mib": request.memory_mib,
+            }
+        )
+    else:
+        print(f"{request}  ({type(request.size).__name__}: {request.size})")
+    return 0
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in value.__slots__}
+
+
+def cmd_inventory_show(args: argparse.Namespace) -> int:
+    """Devices per site, pool and model of an inventory (the example one by default)."""
+    from zslab.compute.inventory import Inventory
+
+    if args.file:
+        inventory = Inventory.from_yaml(Path(args.file))
+    elif args.trace_nodes:
+        inventory = Inventory.from_alibaba_trace(args.trace_nodes)
+    elif args.nvml:
+        inventory = Inventory.discover_nvml()
+    else:
+        inventory = Inventory.demo()
+    rows = inventory.summary()
+    if args.json:
+        _print_json({"name": inventory.name, "example": inventory.example, "pools": rows})
+        return 0
+    label = " (EXAMPLE: made-up hardware)" if inventory.example else ""
+    print(
+        f"{inventory.name}{label}: {len(inventory.nodes)} nodes, {inventory.device_count} "
+        "accelerators"
+    )
+    widths = (12, 16, 12, 6, 8)
+    header = ("SITE", "POOL", "MODEL", "NODES", "DEVICES")
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        values = (row["site"], row["pool"], row["model"] or "-", row["nodes"], row["devices"])
+        print("  ".join(str(v).ljust(w) for v, w in zip(values, widths, strict=True)).rstrip())
+    return 0
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -580,6 +638,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project")
     p.add_argument("user")
 
+    slice_ = nouns.add_parser("slice", help="accelerator slice requests").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(slice_, "parse", cmd_slice_parse, "check a request such as h100:3g.40gb", [listing])
+    p.add_argument("spec", help="e.g. 'a100-80gb:1g.10gb x4 site=pudong'")
+    inventory = nouns.add_parser("inventory", help="hardware inventories").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(inventory, "show", cmd_inventory_show, "devices per site, pool and model", [listing])
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--file", help="a YAML inventory (default: the Shanghai example)")
+    source.add_argument("--trace-nodes", help="an Alibaba trace node list CSV")
+    source.add_argument("--nvml", action="store_true", help="this machine's NVIDIA GPUs")
     p = verb(nouns, "sim", cmd_sim, "replay a cluster trace through a placement policy", [listing])
     p.add_argument("--nodes", help="node list CSV (default: beside the pods file)")
     p.add_argument("--pods", help="task list CSV")
