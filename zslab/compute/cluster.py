@@ -33,7 +33,7 @@ from typing import Any
 
 from zslab.compute.devices import DeviceModel, find_model
 from zslab.compute.inventory import Inventory, NodeSpec
-from zslab.compute.mig import COMPUTE_SLICES, MigLayout
+from zslab.compute.mig import COMPUTE_SLICES, MigLayout, state_capacity
 from zslab.compute.request import MemorySize, MigSize, ShareSize, SliceRequest, WholeSize
 
 __all__ = [
@@ -43,7 +43,8 @@ __all__ = [
     "Part",
     "Placement",
     "affinity_tag",
-    "memory_option",
+    "capacity",
+    "resolve_size",
 ]
 
 MILLI = 1000
@@ -149,15 +150,60 @@ class NodeState:
         return (spec.model, spec.site, spec.pool, self.cpu_left, self.mem_left, devices, tenants)
 
 
-def memory_option(node: NodeState, request: SliceRequest) -> Any:
-    """For ``mem>=`` requests: the smallest slice on this node with enough memory."""
+ConcreteSize = MigSize | ShareSize | WholeSize
+
+
+def _share_capacity(node: NodeState, milli: int, memory: int) -> int:
+    """How many shares of ``milli`` compute and ``memory`` MiB the node's devices can hold."""
+    total = 0
+    for f, m in zip(node.free, node.dev_mem, strict=True):
+        by_compute = f // milli
+        total += min(by_compute, m // memory) if memory else by_compute
+    return total
+
+
+def _mig_capacity(node: NodeState, profile: str) -> int:
+    """Instances of ``profile`` placeable at once (first allowed starts, GPU by GPU)."""
+    assert node.mig is not None
+    table = node.mig[0].table
+    return sum(state_capacity(layout.state(), table.get(profile)) for layout in node.mig)
+
+
+def _empty_devices(node: NodeState) -> int:
+    if node.mig is not None:
+        return sum(1 for layout in node.mig if layout.memory_mask == 0)
+    return sum(1 for f in node.free if f == MILLI)
+
+
+def capacity(node: NodeState, size: ConcreteSize) -> int:
+    """How many slices of ``size`` the node's devices could take right now."""
+    if isinstance(size, WholeSize):
+        return _empty_devices(node) // max(size.devices, 1)
+    if isinstance(size, ShareSize):
+        if node.mig is not None:
+            return 0
+        return _share_capacity(node, size.milli, size.memory_mib or 0)
+    if node.mig is None or size.profile not in node.mig[0].table.names:
+        return 0
+    return _mig_capacity(node, size.profile)
+
+
+def resolve_size(node: NodeState, request: SliceRequest) -> ConcreteSize | None:
+    """The concrete slice this node would give ``request``, or None when it has none.
+
+    Only ``mem>=`` requests need resolving: they become the smallest slice with enough device
+    memory that still fits ``count`` times — a MIG profile, a share of a shared device, or whole
+    devices (a MIG GPU outside MIG mode counts with its full memory).
+    """
     size = request.size
-    assert isinstance(size, MemorySize)
+    if not isinstance(size, MemorySize):
+        return size
     model = node.model
-    if model is None:
+    if model is None or model.memory_mib < size.min_mib:
         return None
+    count = request.count
     if node.mig is not None and model.mig is not None:
-        options = sorted(
+        profiles = sorted(
             (
                 p
                 for p in model.mig.profiles
@@ -165,19 +211,23 @@ def memory_option(node: NodeState, request: SliceRequest) -> Any:
             ),
             key=lambda p: (p.memory_slices, p.compute_slices),
         )
-        for profile in options:
-            if any(layout.can_place(profile.name) for layout in node.mig):
-                return ("mig", profile.name)
-        return None
-    if model.slicing == "share" and model.memory_mib:
+        for profile in profiles:
+            if _mig_capacity(node, profile.name) >= count:
+                return MigSize(profile.name)
+        return WholeSize(count) if _empty_devices(node) >= count else None
+    if model.slicing == "share":
         milli = -(-size.min_mib * MILLI // model.memory_mib)
-        for f, m in zip(node.free, node.dev_mem, strict=True):
-            if f >= milli and m >= size.min_mib:
-                return ("share", milli, size.min_mib)
-        return None
-    if model.memory_mib >= size.min_mib and any(f == MILLI for f in node.free):
-        return ("whole",)
-    return None
+        if milli < MILLI:
+            share = ShareSize(milli, size.min_mib)
+            return share if _share_capacity(node, milli, size.min_mib) >= count else None
+    return WholeSize(count) if _empty_devices(node) >= count else None
+
+
+def slices_needed(request: SliceRequest, size: ConcreteSize) -> int:
+    """How many slices of a resolved ``size`` the request takes (whole devices come as one)."""
+    if isinstance(size, WholeSize):
+        return 1
+    return request.count
 
 
 class Group:
@@ -284,71 +334,22 @@ class Cluster:
         model = node.model
         if model is None or not request.allows(model):
             return False
-        return self.device_count_fitting(node, request) >= self.devices_needed(request)
-
-    @staticmethod
-    def devices_needed(request: SliceRequest) -> int:
-        """Devices (whole requests) or fitting options (all others) a node must offer."""
-        size = request.size
-        return size.devices if isinstance(size, WholeSize) else 1
-
-    def device_count_fitting(self, node: NodeState, request: SliceRequest) -> int:
-        """How many slices of ``request.size`` the node could take right now (capped)."""
-        size = request.size
-        if isinstance(size, WholeSize):
-            if node.mig is not None:
-                return sum(1 for layout in node.mig if layout.memory_mask == 0)
-            return sum(1 for f in node.free if f == MILLI)
-        if isinstance(size, ShareSize):
-            memory = size.memory_mib or 0
-            fits = sum(
-                1
-                for f, m in zip(node.free, node.dev_mem, strict=True)
-                if f >= size.milli and m >= memory
-            )
-            return fits if request.count == 1 else self._share_instances(node, request)
-        if isinstance(size, MigSize):
-            assert node.mig is not None
-            return 1 if self._mig_instances(node, size.profile) >= request.count else 0
-        return 1 if memory_option(node, request) is not None else 0
-
-    def _share_instances(self, node: NodeState, request: SliceRequest) -> int:
-        size = request.size
-        assert isinstance(size, ShareSize)
-        total = 0
-        for f, m in zip(node.free, node.dev_mem, strict=True):
-            by_compute = f // size.milli
-            by_memory = m // size.memory_mib if size.memory_mib else by_compute
-            total += min(by_compute, by_memory)
-        return 1 if total >= request.count else 0
-
-    @staticmethod
-    def _mig_instances(node: NodeState, profile: str) -> int:
-        """Instances of ``profile`` placeable at once (greedy per GPU, first allowed start)."""
-        assert node.mig is not None
-        total = 0
-        for layout in node.mig:
-            scratch = MigLayout(layout.table)
-            scratch.memory_mask, scratch.compute_used = layout.memory_mask, layout.compute_used
-            scratch.media_used = layout.media_used
-            while scratch.can_place(profile):
-                scratch.place(profile)
-                total += 1
-        return total
+        size = resolve_size(node, request)
+        return size is not None and capacity(node, size) >= slices_needed(request, size)
 
     # --- placing and releasing -------------------------------------------------------------
 
     def device_choice_first(self, node_index: int, request: SliceRequest) -> tuple[Part, ...]:
         """The simplest valid device choice: lowest-index devices that fit."""
         node = self.nodes[node_index]
-        size = request.size
+        size = resolve_size(node, request)
+        if size is None:
+            raise ValueError(f"{node.spec.name} cannot hold {request}")
         if isinstance(size, WholeSize):
             return self.whole_devices(node, size.devices)
         if isinstance(size, ShareSize):
-            return self.share_parts(node, request, order=range(node.devices))
-        if isinstance(size, MigSize):
-            return self.mig_parts(node, size.profile, request.count)
-        return self.memory_parts(node, request)
+            return self.share_parts(node, size, request.count, order=range(node.devices))
+        return self.mig_parts(node, size.profile, request.count)
 
     @staticmethod
     def whole_devices(node: NodeState, count: int) -> tuple[Part, ...]:
@@ -364,21 +365,22 @@ class Cluster:
         raise ValueError(f"{node.spec.name} has fewer than {count} free devices")
 
     @staticmethod
-    def share_parts(node: NodeState, request: SliceRequest, *, order: Any) -> tuple[Part, ...]:
-        size = request.size
-        assert isinstance(size, ShareSize)
+    def share_parts(
+        node: NodeState, size: ShareSize, count: int, *, order: Any
+    ) -> tuple[Part, ...]:
+        """``count`` shares of ``size``, filling devices in ``order``."""
         memory = size.memory_mib or 0
         free = list(node.free)
         mem = list(node.dev_mem)
         parts: list[Part] = []
         for i in order:
-            while free[i] >= size.milli and mem[i] >= memory and len(parts) < request.count:
+            while free[i] >= size.milli and mem[i] >= memory and len(parts) < count:
                 free[i] -= size.milli
                 mem[i] -= memory
                 parts.append(Part(i, milli=size.milli, memory_mib=memory))
-            if len(parts) == request.count:
+            if len(parts) == count:
                 return tuple(parts)
-        raise ValueError(f"{node.spec.name} cannot hold {request}")
+        raise ValueError(f"{node.spec.name} cannot hold {count} x {size}")
 
     @staticmethod
     def mig_parts(node: NodeState, profile: str, count: int) -> tuple[Part, ...]:
@@ -397,22 +399,18 @@ class Cluster:
             raise ValueError(f"{node.spec.name} cannot hold {count} x {profile}")
         return tuple(parts)
 
-    def memory_parts(self, node: NodeState, request: SliceRequest) -> tuple[Part, ...]:
-        option = memory_option(node, request)
-        if option is None:
-            raise ValueError(f"{node.spec.name} cannot hold {request}")
-        if option[0] == "mig":
-            return self.mig_parts(node, option[1], 1)
-        if option[0] == "share":
-            share = SliceRequest(size=ShareSize(option[1], option[2]))
-            return self.share_parts(node, share, order=range(node.devices))
-        return self.whole_devices(node, 1)
-
     def place(self, request: SliceRequest, node_index: int, parts: tuple[Part, ...]) -> Placement:
         """Commit ``parts`` of ``request`` on a node. Raises ValueError if they do not fit."""
         node = self.nodes[node_index]
         if node.cpu_left < request.cpu_milli or node.mem_left < request.memory_mib:
             raise ValueError(f"{node.spec.name} lacks CPU or memory for {request}")
+        if not self.feasible(node, request):
+            raise ValueError(f"{request} does not fit {node.spec.name}")
+        size = resolve_size(node, request) if request.needs_device else WholeSize(0)
+        assert size is not None
+        expected = size.devices if isinstance(size, WholeSize) else request.count
+        if len(parts) != expected:
+            raise ValueError(f"{request} takes {expected} device part(s), not {len(parts)}")
         idle_before = node.idle_milli
         self._leave(node)
         applied: list[Part] = []

@@ -246,15 +246,29 @@ def _required(mapping: Any, key: str, source: str, where: str) -> str:
     return str(mapping[key])
 
 
+def _number(value: Any, key: str, where: str) -> float:
+    """A non-negative number from YAML, or an error naming ``key``."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(
+            f"{where}: {key}={value!r} is not a number.", field=key, fix=f"Give {key} as a number."
+        ) from None
+    if not math.isfinite(number) or number < 0:
+        raise InvalidInput(f"{where}: {key}={value!r} must be a non-negative number.", field=key)
+    return number
+
+
 def _expand(group: Any, site: str, pool: str, source: str) -> list[NodeSpec]:
     where = f"{source}: pool {pool}"
     if not isinstance(group, dict):
         raise InvalidInput(f"{where}: 'nodes' entries must be mappings.", field="nodes")
+    for key in ("cpu", "memory"):
+        if key not in group:
+            raise InvalidInput(f"{where}: nodes need {key!r}.", field=key)
+    cpu_milli = round(_number(group["cpu"], "cpu", where) * 1000)
     try:
-        cpu_milli = round(float(group["cpu"]) * 1000)
         memory_mib = parse_amount(str(group["memory"]), what="memory")
-    except KeyError as exc:
-        raise InvalidInput(f"{where}: nodes need {exc.args[0]!r}.", field=exc.args[0]) from exc
     except ValueError as exc:
         raise InvalidInput(f"{where}: {exc}.", field="memory") from exc
     model = group.get("model")
@@ -263,8 +277,12 @@ def _expand(group: Any, site: str, pool: str, source: str) -> list[NodeSpec]:
             model = find_model(str(model)).name
         except KeyError as exc:
             raise InvalidInput(f"{where}: {exc.args[0]}.", field="model") from exc
-    devices = int(group.get("devices", 0 if model is None else 1))
-    count = int(group.get("count", 1))
+    devices = int(_number(group.get("devices", 0 if model is None else 1), "devices", where))
+    count = int(_number(group.get("count", 1), "count", where))
+    if count < 1:
+        raise InvalidInput(f"{where}: count must be at least 1.", field="count")
+    if model is not None and devices < 1:
+        raise InvalidInput(f"{where}: a node with a model needs devices >= 1.", field="devices")
     if "name" in group:
         names = [str(group["name"])]
     else:

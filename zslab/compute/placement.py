@@ -27,7 +27,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from zslab.compute.cluster import MILLI, Cluster, NodeState, Part, affinity_tag, memory_option
+from zslab.compute.cluster import MILLI, Cluster, NodeState, Part, affinity_tag, resolve_size
 from zslab.compute.frag import DEFAULT_CPU_MILLI, SLICE_MILLI, Workload
 from zslab.compute.mig import (
     COMPUTE_SLICES,
@@ -36,7 +36,7 @@ from zslab.compute.mig import (
     state_fits,
     state_place,
 )
-from zslab.compute.request import MemorySize, MigSize, ShareSize, SliceRequest, WholeSize
+from zslab.compute.request import MigSize, ShareSize, SliceRequest, WholeSize
 
 __all__ = [
     "FGD",
@@ -73,21 +73,28 @@ def score_cpu(request: SliceRequest) -> int:
     return request.cpu_milli or DEFAULT_CPU_MILLI
 
 
-def request_gpu_milli(request: SliceRequest) -> tuple[int, int]:
-    """(per-GPU milli, GPU count) of a request, as the trace's scorers see it."""
-    size = request.size
+def gpu_demand(node: NodeState, request: SliceRequest) -> tuple[int, int]:
+    """(per-GPU milli, GPU count) of a request on ``node``, as the trace's scorers see it."""
+    size = resolve_size(node, request) if request.needs_device else WholeSize(0)
     if isinstance(size, ShareSize):
-        return size.milli, 1
+        return size.milli, request.count
     if isinstance(size, WholeSize):
         return (MILLI, size.devices) if size.devices else (0, 0)
+    if isinstance(size, MigSize) and node.mig is not None:
+        profile = node.mig[0].table.get(size.profile)
+        return round(MILLI * profile.compute_slices / COMPUTE_SLICES), request.count
     return MILLI, 1
 
 
-def best_fit_device(free: list[int], milli: int) -> int:
-    """The device with the least free capacity that still fits ``milli``; lowest index on ties."""
+def share_fits(node: NodeState, device: int, size: ShareSize) -> bool:
+    return node.free[device] >= size.milli and node.dev_mem[device] >= (size.memory_mib or 0)
+
+
+def best_fit_device(node: NodeState, size: ShareSize) -> int:
+    """The device with the least free compute that still fits the share; lowest index on ties."""
     best, best_free = -1, MILLI + 1
-    for i, f in enumerate(free):
-        if milli <= f < best_free:
+    for i, f in enumerate(node.free):
+        if f < best_free and share_fits(node, i, size):
             best, best_free = i, f
     return best
 
@@ -108,11 +115,9 @@ class Policy:
         """Higher is better; called only for nodes where the request fits."""
         raise NotImplementedError
 
-    def share_device(self, cluster: Cluster, node: NodeState, request: SliceRequest) -> int:
-        """Which device takes a fractional share (default: best fit)."""
-        size = request.size
-        assert isinstance(size, ShareSize)
-        return best_fit_device(node.free, size.milli)
+    def share_device(self, cluster: Cluster, node: NodeState, size: ShareSize) -> int:
+        """Which device takes one fractional share (default: best fit)."""
+        return best_fit_device(node, size)
 
     # The decision --------------------------------------------------------------------------
 
@@ -154,9 +159,9 @@ class Policy:
     def choose_devices(
         self, cluster: Cluster, node: NodeState, request: SliceRequest
     ) -> tuple[Part, ...]:
-        size = request.size
+        size = resolve_size(node, request) if request.needs_device else None
         if isinstance(size, ShareSize) and request.count == 1 and node.mig is None:
-            device = self.share_device(cluster, node, request)
+            device = self.share_device(cluster, node, size)
             return (Part(device, milli=size.milli, memory_mib=size.memory_mib or 0),)
         return cluster.device_choice_first(node.index, request)
 
@@ -176,10 +181,8 @@ class FirstFit(Policy):
     def node_score(self, node: NodeState, request: SliceRequest) -> float:
         return 0.0
 
-    def share_device(self, cluster: Cluster, node: NodeState, request: SliceRequest) -> int:
-        size = request.size
-        assert isinstance(size, ShareSize)
-        return next(i for i, f in enumerate(node.free) if f >= size.milli)
+    def share_device(self, cluster: Cluster, node: NodeState, size: ShareSize) -> int:
+        return next(i for i in range(node.devices) if share_fits(node, i, size))
 
 
 class RandomPolicy(Policy):
@@ -200,10 +203,8 @@ class RandomPolicy(Policy):
             pick -= len(group)
         raise AssertionError("unreachable")
 
-    def share_device(self, cluster: Cluster, node: NodeState, request: SliceRequest) -> int:
-        size = request.size
-        assert isinstance(size, ShareSize)
-        fitting = [i for i, f in enumerate(node.free) if f >= size.milli]
+    def share_device(self, cluster: Cluster, node: NodeState, size: ShareSize) -> int:
+        fitting = [i for i in range(node.devices) if share_fits(node, i, size)]
         return self.rng.choice(fitting)
 
 
@@ -213,7 +214,7 @@ class BestFit(Policy):
     name = "bestfit"
 
     def node_score(self, node: NodeState, request: SliceRequest) -> float:
-        milli, num = request_gpu_milli(request)
+        milli, num = gpu_demand(node, request)
         cpu_free = node.cpu_left - score_cpu(request)
         gpu_free = node.idle_milli - milli * num
         return int(
@@ -230,7 +231,7 @@ class DotProduct(Policy):
         cpu = score_cpu(request)
         if node.cpu_left < cpu:
             return 0
-        milli, num = request_gpu_milli(request)
+        milli, num = gpu_demand(node, request)
         dot = (node.cpu_left / MAX_SPEC_CPU) * (cpu / MAX_SPEC_CPU) + (
             node.idle_milli / MAX_SPEC_GPU
         ) * (milli * num / MAX_SPEC_GPU)
@@ -243,7 +244,7 @@ class GpuPacking(Policy):
     name = "packing"
 
     def node_score(self, node: NodeState, request: SliceRequest) -> float:
-        milli, num = request_gpu_milli(request)
+        milli, num = gpu_demand(node, request)
         if milli <= 0:
             return 0
         free = node.free
@@ -321,26 +322,17 @@ class FGD(Policy):
         """Every distinct way to place ``request`` on ``node`` (device order: lowest first)."""
         if node.mig is not None and request.needs_device:
             return self._mig_options(node, request)
-        size = request.size
+        size = resolve_size(node, request) if request.needs_device else WholeSize(0)
+        if size is None:
+            return []
         cpu = score_cpu(request)
         before = self._frag(node, node.cpu_left, node.free)
-        if isinstance(size, ShareSize) and request.count == 1:
-            cpu_after = node.cpu_left - cpu
-            options = []
-            seen: set[int] = set()
-            for i, f in enumerate(node.free):
-                if f < size.milli or f in seen:
-                    continue
-                seen.add(f)
-                after = list(node.free)
-                after[i] = f - size.milli
-                delta = before - self._frag(node, cpu_after, after)
-                part = Part(i, milli=size.milli, memory_mib=size.memory_mib or 0)
-                options.append(Option(delta, node.idle_milli - size.milli, cpu_after, (part,)))
-            return options
+        if isinstance(size, ShareSize):
+            return self._share_options(node, request, size, before)
         # Whole GPUs or none: the reference subtracts from the emptiest fitting devices.
+        assert isinstance(size, WholeSize)
         cpu_after = node.cpu_left - cpu if node.cpu_left >= cpu else node.cpu_left
-        milli, num = request_gpu_milli(request)
+        milli, num = (MILLI, size.devices) if size.devices else (0, 0)
         after = sorted(node.free)
         taken = 0
         for i, f in enumerate(after):
@@ -353,29 +345,65 @@ class FGD(Policy):
         parts = Cluster.whole_devices(node, num) if num else ()
         return [Option(delta, node.idle_milli - milli * num, node.cpu_left - cpu, parts)]
 
+    def _share_options(
+        self, node: NodeState, request: SliceRequest, size: ShareSize, before: float
+    ) -> list[Option]:
+        cpu_after = node.cpu_left - score_cpu(request)
+        memory = size.memory_mib or 0
+        if request.count == 1:
+            options = []
+            seen: set[tuple[int, int]] = set()
+            for i, f in enumerate(node.free):
+                if not share_fits(node, i, size) or (f, node.dev_mem[i]) in seen:
+                    continue
+                seen.add((f, node.dev_mem[i]))
+                after = list(node.free)
+                after[i] = f - size.milli
+                delta = before - self._frag(node, cpu_after, after)
+                part = Part(i, milli=size.milli, memory_mib=memory)
+                options.append(Option(delta, node.idle_milli - size.milli, cpu_after, (part,)))
+            return options
+        # Several shares: one at a time, each where fragmentation grows least.
+        free, mem = list(node.free), list(node.dev_mem)
+        parts: list[Part] = []
+        for _ in range(request.count):
+            best: tuple[float, int] | None = None
+            for i, f in enumerate(free):
+                if f < size.milli or mem[i] < memory:
+                    continue
+                trial = list(free)
+                trial[i] = f - size.milli
+                delta = before - self._frag(node, cpu_after, trial)
+                if best is None or delta > best[0]:
+                    best = (delta, i)
+            if best is None:
+                return []
+            free[best[1]] -= size.milli
+            mem[best[1]] -= memory
+            parts.append(Part(best[1], milli=size.milli, memory_mib=memory))
+        delta = before - self._frag(node, cpu_after, free)
+        return [Option(delta, sum(free), cpu_after, tuple(parts))]
+
     def _mig_options(self, node: NodeState, request: SliceRequest) -> list[Option]:
         assert node.mig is not None and node.model is not None and node.model.mig is not None
-        size = request.size
         cpu = score_cpu(request)
         cpu_after = node.cpu_left - cpu
         layouts = [layout.state() for layout in node.mig]
         idle = SLICE_MILLI * sum(free_memory_slices(s) for s in layouts)
         before = self._frag_mig(node, node.cpu_left, layouts)
-        if isinstance(size, WholeSize):
-            parts = Cluster.whole_devices(node, size.devices)
+        resolved = resolve_size(node, request)
+        if resolved is None:
+            return []
+        if isinstance(resolved, WholeSize):
+            parts = Cluster.whole_devices(node, resolved.devices)
             after = list(layouts)
             for part in parts:
                 after[part.device] = (0xFF, COMPUTE_SLICES, False)
             delta = before - self._frag_mig(node, cpu_after, after)
-            return [Option(delta, idle - MILLI * size.devices, cpu_after, parts)]
-        if isinstance(size, MemorySize):
-            option = memory_option(node, request)
-            if option is None or option[0] != "mig":
-                return []
-            profile_name = option[1]
-        else:
-            assert isinstance(size, MigSize)
-            profile_name = size.profile
+            return [Option(delta, idle - MILLI * resolved.devices, cpu_after, parts)]
+        if not isinstance(resolved, MigSize):
+            return []
+        profile_name = resolved.profile
         profile = node.model.mig.get(profile_name)
         milli = round(MILLI * profile.compute_slices / COMPUTE_SLICES)
         # One instance at a time, each where fragmentation grows least (greedy for count > 1).
@@ -477,8 +505,8 @@ class ZslabPolicy(FGD):
         scores = [self.option_score(node, request, o) for o in options]
         top = max(s[0] for s in scores)
         candidates = [o for o, s in zip(options, scores, strict=True) if s[0] == top]
-        if isinstance(request.size, ShareSize) and node.mig is None:
-            # The tightest device of the best bucket; lowest index on ties.
+        if len(candidates[0].parts) == 1 and node.mig is None and request.needs_device:
+            # A single share: the tightest device of the best bucket; lowest index on ties.
             return min(candidates, key=lambda o: (node.free[o.parts[0].device], o.parts[0].device))
         return max(candidates, key=lambda o: self.option_score(node, request, o))
 

@@ -121,7 +121,7 @@ class SliceRequest:
         if self.domestic_only:
             text += " domestic"
         if self.cpu_milli:
-            text += f" cpu={self.cpu_milli / 1000:g}"
+            text += f" cpu={_format_cores(self.cpu_milli)}"
         if self.memory_mib:
             text += f" ram={_format_amount(self.memory_mib)}"
         if self.device_memory_mib is not None:
@@ -182,6 +182,15 @@ def parse_amount(value: str, *, what: str = "amount") -> int:
     return math.ceil(number * factor)
 
 
+def _format_cores(milli: int) -> str:
+    whole, rest = divmod(milli, 1000)
+    return f"{whole}.{rest:03d}".rstrip("0").rstrip(".") if rest else str(whole)
+
+
+def models_hint(models: frozenset[str] | None) -> str:
+    return "|".join(sorted(models)) if models else "gpu"
+
+
 def _format_amount(mib: int) -> str:
     return f"{mib // 1024}GiB" if mib % 1024 == 0 else f"{mib}MiB"
 
@@ -229,9 +238,13 @@ def _parse_size(text: str, size_text: str, models: frozenset[str] | None) -> Siz
         fraction = float(lowered)
         if not 0 < fraction < 1:
             raise _bad(text, "a share must be between 0 and 1; ask for 1 or more whole devices")
-        milli = round(fraction * 1000)
+        milli = round(fraction * 1000)  # shares are counted in thousandths of a device
         if milli < 1:
             raise _bad(text, "the smallest share is 0.001 of a device")
+        if milli >= 1000:
+            raise _bad(
+                text, f"{size_text} rounds to a whole device; ask for {models_hint(models)}:1"
+            )
         return ShareSize(milli)
     raise _bad(
         text,
@@ -287,8 +300,10 @@ def parse_request(spec: str) -> SliceRequest:
             raise _bad(text, str(exc)) from None
     if isinstance(size, ShareSize) and "device_memory_mib" in fields:
         size = ShareSize(size.milli, fields["device_memory_mib"])  # type: ignore[arg-type]
-    if isinstance(size, WholeSize) and size.devices > 1 and count > 1:
-        raise _bad(text, f"ask for {size.devices * count} devices instead of {size} x{count}")
+    if isinstance(size, WholeSize) and count > 1:
+        if size.devices > 1:
+            raise _bad(text, f"ask for {size.devices * count} devices instead of {size} x{count}")
+        size, count = WholeSize(count), 1  # "h100:1 x2" is two whole devices on one node
     request = SliceRequest(size=size, models=models, family=family, count=count, **fields)  # type: ignore[arg-type]
     if not any(request.allows(m) for m in CATALOG):
         raise _bad(text, "no accelerator model in the catalog can serve it")

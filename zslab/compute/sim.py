@@ -36,6 +36,7 @@ from zslab.compute.frag import Workload
 from zslab.compute.inventory import Inventory, NodeSpec
 from zslab.compute.placement import Policy, make_policy
 from zslab.compute.trace import TracePod, read_trace_pods
+from zslab.errors import InvalidInput
 
 __all__ = [
     "MIG_MIX",
@@ -89,6 +90,12 @@ def inflate(
     target, as the reference simulator does.
     """
     original = sorted(pods, key=lambda p: p.name)
+    if not any(p.gpu_milli for p in original):
+        raise InvalidInput(
+            "No task of the trace asks for a GPU, so its GPU demand cannot be inflated.",
+            field="pods",
+            fix="Replay a task list with GPU tasks, or use the timed mode.",
+        )
     order = list(original)
     rng.shuffle(order)
     total = sum(p.total_gpu_milli for p in order)

@@ -96,7 +96,7 @@ def _int(raw: str | None, column: str, line: int, path: Path, *, optional: bool 
             field=column,
             fix="Correct or remove that row.",
         ) from None
-    if math.isnan(value) or value < 0:
+    if not math.isfinite(value) or value < 0:
         raise InvalidInput(
             f"{path.name}, line {line}: {column}={raw!r} must be a non-negative number.",
             field=column,
