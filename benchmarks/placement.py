@@ -190,7 +190,7 @@ def targets(
         rows.append(
             {
                 "target": f"{policy} within ±{TOLERANCE_PP} pp of published, every trace",
-                "measured": f"max |Δ| {worst:.2f} pp",
+                "measured": f"largest gap {worst:.2f} pp",
                 "passed": worst <= TOLERANCE_PP,
             }
         )
