@@ -102,6 +102,7 @@ class NodeState:
         "cpu_capacity",
         "cpu_left",
         "dev_mem",
+        "drained",
         "free",
         "index",
         "key",
@@ -127,6 +128,7 @@ class NodeState:
         if self.model is not None and self.model.slicing == "mig" and self.model.mig is not None:
             self.mig = [MigLayout(self.model.mig) for _ in range(spec.devices)]
         self.affinity: Counter[str] = Counter()
+        self.drained = False
         self.key: tuple[Any, ...] = ()
 
     @property
@@ -147,7 +149,16 @@ class NodeState:
         else:
             devices = tuple(sorted(self.free))
         tenants = tuple(sorted(tag for tag, n in self.affinity.items() if n > 0))
-        return (spec.model, spec.site, spec.pool, self.cpu_left, self.mem_left, devices, tenants)
+        return (
+            spec.model,
+            spec.site,
+            spec.pool,
+            self.cpu_left,
+            self.mem_left,
+            devices,
+            tenants,
+            self.drained,
+        )
 
 
 ConcreteSize = MigSize | ShareSize | WholeSize
@@ -286,6 +297,9 @@ class Cluster:
             for position, node_index in enumerate(order):
                 ranks[node_index] = perm[position]
         self.nodes = [NodeState(i, spec, ranks[i]) for i, spec in enumerate(inventory.nodes)]
+        self._by_name = {node.spec.name: node.index for node in self.nodes}
+        self._ever: dict[SliceRequest, bool] = {}
+        self._pristine: list[NodeState] = []
         self._groups: dict[tuple[Any, ...], Group] = {}
         for node in self.nodes:
             self._enter(node)
@@ -322,6 +336,8 @@ class Cluster:
 
     def feasible(self, node: NodeState, request: SliceRequest) -> bool:
         """Whether ``request`` fits ``node`` now: place, model, host resources and devices."""
+        if node.drained:
+            return False
         if node.cpu_left < request.cpu_milli or node.mem_left < request.memory_mib:
             return False
         spec = node.spec
@@ -336,6 +352,49 @@ class Cluster:
             return False
         size = resolve_size(node, request)
         return size is not None and capacity(node, size) >= slices_needed(request, size)
+
+    def could_ever_fit(self, request: SliceRequest) -> bool:
+        """Whether some node could hold ``request`` if it were empty (drains ignored)."""
+        cached = self._ever.get(request)
+        if cached is None:
+            cached = any(self.feasible(empty, request) for empty in self._empty_types())
+            self._ever[request] = cached
+        return cached
+
+    def _empty_types(self) -> list[NodeState]:
+        """One pristine node per distinct kind of machine."""
+        if not self._pristine:
+            kinds: dict[tuple[Any, ...], NodeState] = {}
+            for spec in self.inventory.nodes:
+                kind = (
+                    spec.site,
+                    spec.pool,
+                    spec.cpu_milli,
+                    spec.memory_mib,
+                    spec.model,
+                    spec.devices,
+                )
+                if kind not in kinds:
+                    kinds[kind] = NodeState(-1, spec, 0)
+            self._pristine = list(kinds.values())
+        return self._pristine
+
+    def set_drained(self, node_index: int, drained: bool) -> None:
+        """Stop (or resume) new placements on a node; what runs there keeps running."""
+        node = self.nodes[node_index]
+        if node.drained == drained:
+            return
+        self._leave(node)
+        node.drained = drained
+        self._enter(node)
+        self.version += 1
+
+    def node_index(self, name: str) -> int:
+        """The index of the node called ``name``."""
+        index = self._by_name.get(name)
+        if index is None:
+            raise KeyError(f"no node {name!r} in this cluster")
+        return index
 
     # --- placing and releasing -------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -29,11 +30,19 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 __all__ = [
     "AuditEvent",
     "Base",
+    "DrainedNode",
+    "FairShareRow",
     "IdempotencyRecord",
+    "InventoryRow",
+    "LeaseEvent",
+    "LeaseRow",
     "OrgMember",
+    "OrgQuotaRow",
     "Organization",
     "Project",
     "ProjectMember",
+    "ProjectPolicyRow",
+    "ReservationRow",
     "Token",
     "User",
     "utcnow",
@@ -217,3 +226,134 @@ class IdempotencyRecord(Base):
     location: Mapped[str | None] = mapped_column(String(500))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# --- the slice broker ------------------------------------------------------------------------
+
+
+class LeaseRow(Base):
+    """A lease's current state (the projection); its history is in :class:`LeaseEvent`."""
+
+    __tablename__ = "leases"
+    __table_args__ = (Index("ix_leases_project_state", "project_id", "state"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    spec: Mapped[str] = mapped_column(String(300))
+    priority: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    hours: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+    granted_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    last_heartbeat_at: Mapped[datetime | None]
+    placement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    units: Mapped[float] = mapped_column(Float, default=0.0)
+    borrowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    reservation_id: Mapped[str | None] = mapped_column(String(40))
+    lent_from: Mapped[str | None] = mapped_column(String(40))
+    max_wait_s: Mapped[float | None] = mapped_column(Float)
+    flexible: Mapped[bool] = mapped_column(Boolean, default=False)
+    deadline: Mapped[datetime | None]
+    not_before: Mapped[datetime | None]
+    preempt_at: Mapped[datetime | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    utilization: Mapped[float | None] = mapped_column(Float)
+    idle_since: Mapped[datetime | None]
+    metering: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class LeaseEvent(Base):
+    """Every lease transition, in order; written before the client is answered."""
+
+    __tablename__ = "lease_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    lease_id: Mapped[str] = mapped_column(String(40), index=True)
+    project_id: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime]
+    type: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ReservationRow(Base):
+    """Slices of one profile held for a project's class during a time window."""
+
+    __tablename__ = "reservations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    spec: Mapped[str] = mapped_column(String(300))
+    count: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[datetime]
+    end_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class ProjectPolicyRow(Base):
+    """A project's quota (GPU units), lease lifetimes, idle limit, fair-share weight, cohort."""
+
+    __tablename__ = "project_policies"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    quota_units: Mapped[float | None] = mapped_column(Float)
+    ttl_default_h: Mapped[float] = mapped_column(Float, default=4.0)
+    ttl_max_h: Mapped[float] = mapped_column(Float, default=24.0)
+    idle_limit_min: Mapped[float | None] = mapped_column(Float)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    cohort: Mapped[str | None] = mapped_column(String(64))
+
+
+class OrgQuotaRow(Base):
+    """An organization's ceiling over all its projects (GPU units)."""
+
+    __tablename__ = "org_quotas"
+
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    quota_units: Mapped[float] = mapped_column(Float)
+
+
+class InventoryRow(Base):
+    """Inventory documents loaded by admins; the newest active one is in force."""
+
+    __tablename__ = "inventories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    document: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(40))
+
+
+class DrainedNode(Base):
+    __tablename__ = "drained_nodes"
+
+    node: Mapped[str] = mapped_column(String(200), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class FairShareRow(Base):
+    """Decayed recent use per project (GPU units·s, CPU milli·s, memory MiB·s)."""
+
+    __tablename__ = "fair_share"
+
+    project_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    gpu: Mapped[float] = mapped_column(Float, default=0.0)
+    cpu: Mapped[float] = mapped_column(Float, default=0.0)
+    memory: Mapped[float] = mapped_column(Float, default=0.0)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

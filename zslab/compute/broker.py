@@ -1,0 +1,970 @@
+"""The slice broker: leases, the queue, quotas, fair share, reservations and preemption.
+
+Pure domain logic over an in-memory :class:`~zslab.compute.cluster.Cluster`. Every command
+(:meth:`Broker.submit`, :meth:`~Broker.release`, :meth:`~Broker.renew`,
+:meth:`~Broker.heartbeat`, :meth:`~Broker.tick` …) mutates the state and returns the
+:class:`Event` list describing what happened; the hub persists those events before it answers
+and rebuilds a broker from them (:meth:`Broker.restore`) after a restart. Time is passed in
+(``now``, seconds since the epoch), so tests and simulations drive the clock.
+
+A lease moves ``requested → queued → granted → active → released | expired | preempted |
+failed``:
+
+- it is granted when it fits (placement policy, drained nodes avoided) and its project's quota
+  allows, borrowing idle quota of its cohort when its own is used up (borrowed leases may be
+  reclaimed);
+- otherwise it waits; the queue is ordered by priority class (interactive before batch), then
+  fair share (weighted dominant-resource share of decayed recent use), then age; smaller requests
+  that fit now may go first only if they end before the head could start (backfill);
+- an interactive request, a member of a class drawing on its reservation, or a project reclaiming
+  its own quota may preempt batch, borrowed or lent leases: the victim gets a
+  ``preemption_notice`` event and a grace period before it is stopped;
+- a granted lease must be heartbeated; it expires at its TTL, after missed heartbeats, or when
+  reported idle past its project's idle limit;
+- a flexible batch request with a deadline is deferred to the cheapest tariff window that still
+  meets its deadline.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from zslab.compute.cluster import MILLI, Cluster, NodeState, Part, Placement, capacity
+from zslab.compute.devices import find_model
+from zslab.compute.frag import Workload
+from zslab.compute.inventory import Inventory
+from zslab.compute.mig import COMPUTE_SLICES, MEMORY_SLICES
+from zslab.compute.placement import Policy, make_policy
+from zslab.compute.request import MigSize, ShareSize, SliceRequest, WholeSize, parse_request
+
+__all__ = [
+    "ENDED",
+    "LIVE",
+    "Broker",
+    "BrokerSettings",
+    "Event",
+    "Lease",
+    "ProjectPolicy",
+    "Reservation",
+    "default_workload",
+    "device_share",
+    "parts_from_data",
+    "placement_data",
+    "quota_units",
+]
+
+LeaseState = Literal[
+    "requested", "queued", "granted", "active", "released", "expired", "preempted", "failed"
+]
+Priority = Literal["interactive", "batch"]
+LIVE = frozenset({"granted", "active"})
+ENDED = frozenset({"released", "expired", "preempted", "failed"})
+_PRIORITY_RANK = {"interactive": 0, "batch": 1}
+HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    heartbeat_s: float = 30.0  # clients heartbeat this often
+    missed_heartbeats: int = 3  # a lease dies after this many intervals without one
+    preemption_grace_s: float = 120.0
+    idle_threshold: float = 0.05  # utilisation below this counts as idle
+    fair_share_half_life_s: float = 7 * 24 * HOUR
+    reservation_lead_s: float = 120.0  # holds are claimed this long before a window opens
+    max_units_per_lease: float = 64.0
+
+
+@dataclass
+class ProjectPolicy:
+    """What a project may use: quota (GPU units), lease lifetimes, idleness, weight, cohort."""
+
+    project_id: str
+    org_id: str = ""
+    quota_units: float | None = None  # None: no limit of its own
+    ttl_default_h: float = 4.0
+    ttl_max_h: float = 24.0
+    idle_limit_min: float | None = None
+    weight: float = 1.0
+    cohort: str | None = None  # projects that lend each other idle quota (default: the org)
+
+    @property
+    def cohort_key(self) -> str:
+        return self.cohort or self.org_id or self.project_id
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened to a lease (or a reservation), in order."""
+
+    lease_id: str
+    type: str
+    state: str
+    reason: str
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Lease:
+    """A request for a slice and, once granted, the slice."""
+
+    id: str
+    user_id: str
+    project_id: str
+    spec: str
+    hours: float
+    priority: Priority = "interactive"
+    state: LeaseState = "requested"
+    created_at: float = 0.0
+    granted_at: float | None = None
+    expires_at: float | None = None
+    ended_at: float | None = None
+    last_heartbeat_at: float | None = None
+    placement: Placement | None = None
+    units: float = 0.0
+    borrowed: bool = False
+    reservation_id: str | None = None  # drawing on this reservation's holds
+    lent_from: str | None = None  # batch work running on a reservation's idle hold
+    max_wait_s: float | None = None
+    flexible: bool = False
+    deadline: float | None = None
+    not_before: float | None = None
+    preempt_at: float | None = None
+    reason: str = ""
+    utilization: float | None = None
+    idle_since: float | None = None
+    tried_epoch: int = -1  # capacity epoch of its last failed attempt (skip until it changes)
+    _request: SliceRequest | None = field(default=None, repr=False)
+
+    @property
+    def request(self) -> SliceRequest:
+        if self._request is None:
+            self._request = parse_request(self.spec)
+        return self._request
+
+    @property
+    def live(self) -> bool:
+        return self.state in LIVE
+
+
+@dataclass
+class Reservation:
+    """``count`` slices of ``spec`` held for ``project_id`` between ``start`` and ``end``."""
+
+    id: str
+    project_id: str
+    spec: str
+    count: int
+    start: float
+    end: float
+    state: Literal["scheduled", "active", "ended", "cancelled"] = "scheduled"
+    holds: list[Placement] = field(default_factory=list)
+    lent: set[str] = field(default_factory=set)  # lease ids running on its capacity
+
+    @property
+    def request(self) -> SliceRequest:
+        return parse_request(self.spec)
+
+
+def device_share(node: NodeState, part: Part) -> float:
+    """The fraction of one device's power a part uses (MIG: its compute slices)."""
+    if part.profile is not None and node.model is not None and node.model.mig is not None:
+        return node.model.mig.get(part.profile).compute_slices / COMPUTE_SLICES
+    return part.milli / MILLI
+
+
+def quota_units(node: NodeState, parts: Sequence[Part]) -> float:
+    """GPU units a placement counts against quota: a MIG instance its memory slices of 8, a
+    share its compute, a whole device 1 — so a 7g.80gb is a whole GPU and a 1g.10gb an eighth."""
+    units = 0.0
+    for part in parts:
+        if part.profile is not None and node.model is not None and node.model.mig is not None:
+            units += node.model.mig.get(part.profile).memory_slices / MEMORY_SLICES
+        else:
+            units += part.milli / MILLI
+    return units
+
+
+def _matches(reservation: Reservation, request: SliceRequest) -> bool:
+    """Whether a request can be served by one of a reservation's holds."""
+    wanted = reservation.request
+    return (
+        request.size == wanted.size
+        and request.count == 1
+        and (
+            request.models is None or wanted.models is None or bool(request.models & wanted.models)
+        )
+    )
+
+
+class Broker:
+    """The in-memory broker. Not thread-safe: the hub drives it from one place."""
+
+    def __init__(
+        self,
+        inventory: Inventory,
+        *,
+        policy: str = "zslab",
+        workload: Workload | None = None,
+        settings: BrokerSettings | None = None,
+        tariff: Any = None,
+        tie_seed: int = 0,
+    ) -> None:
+        self.inventory = inventory
+        self.settings = settings or BrokerSettings()
+        self.tariff = tariff
+        self.cluster = Cluster(inventory, tie_seed=tie_seed)
+        self.workload = workload or default_workload()
+        self.policy: Policy = make_policy(policy, workload=self.workload)
+        self.leases: dict[str, Lease] = {}
+        self.queue: list[str] = []
+        self.projects: dict[str, ProjectPolicy] = {}
+        self.reservations: dict[str, Reservation] = {}
+        self.usage: dict[str, list[float]] = {}  # project -> decayed [gpu·s, cpu·s, mem·s]
+        self._usage_clock: float | None = None
+        self.capacity = self._capacity()
+        # Bumped whenever capacity or quota may have grown (an end, a drain lifted, a hold
+        # dropped): a queued lease that failed since the last bump cannot succeed yet.
+        self.epoch = 0
+        self._shadow: dict[str, tuple[int, int, float]] = {}
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def set_project(self, policy: ProjectPolicy) -> None:
+        self.projects[policy.project_id] = policy
+
+    def project(self, project_id: str) -> ProjectPolicy:
+        return self.projects.get(project_id) or ProjectPolicy(project_id)
+
+    def _capacity(self) -> list[float]:
+        nodes = self.cluster.nodes
+        return [
+            float(max(self.cluster.total_devices, 1)),
+            float(max(sum(n.cpu_capacity for n in nodes), 1)),
+            float(max(sum(n.spec.memory_mib for n in nodes), 1)),
+        ]
+
+    # --- commands ---------------------------------------------------------------------------
+
+    def submit(self, lease: Lease, now: float) -> list[Event]:
+        """A new request: granted at once when possible, else queued (or deferred)."""
+        request = lease.request  # parses; raises InvalidInput on a bad spec
+        policy = self.project(lease.project_id)
+        if lease.hours <= 0 or lease.hours > policy.ttl_max_h:
+            raise ValueError(
+                f"hours must be between 0 and {policy.ttl_max_h:g} for project {lease.project_id}"
+            )
+        if not self.cluster.could_ever_fit(request):
+            raise LookupError(f"no node of this inventory could ever hold {request}")
+        lease.created_at = now
+        lease.state = "requested"
+        self.leases[lease.id] = lease
+        events = [
+            self._event(lease, "requested", now, f"{lease.priority} request for {lease.spec}")
+        ]
+        if lease.flexible and lease.deadline is not None and self.tariff is not None:
+            events += self._defer(lease, now)
+        lease.state = "queued"
+        self.queue.append(lease.id)
+        if lease.not_before is None or lease.not_before <= now:
+            events += self._schedule(now)
+        if lease.state == "queued" and not any(e.type == "deferred" for e in events):
+            events.append(self._event(lease, "queued", now, lease.reason or "waiting for capacity"))
+        return events
+
+    def release(
+        self, lease_id: str, now: float, reason: str = "released by its user"
+    ) -> list[Event]:
+        lease = self.leases[lease_id]
+        if lease.state in ENDED:
+            return []
+        if lease.state == "queued":
+            self.queue.remove(lease.id)
+            return [self._end(lease, "released", now, "cancelled before it was granted")]
+        events = [self._end(lease, "released", now, reason)]
+        return events + self._schedule(now)
+
+    def renew(self, lease_id: str, hours: float, now: float) -> list[Event]:
+        lease = self.leases[lease_id]
+        policy = self.project(lease.project_id)
+        if not lease.live:
+            raise ValueError(f"lease {lease_id} is {lease.state}; only granted leases renew")
+        if lease.preempt_at is not None:
+            raise ValueError(f"lease {lease_id} is being preempted and cannot be renewed")
+        if hours <= 0 or hours > policy.ttl_max_h:
+            raise ValueError(f"hours must be between 0 and {policy.ttl_max_h:g}")
+        lease.expires_at = now + hours * HOUR
+        lease.hours = hours
+        return [
+            self._event(
+                lease, "renewed", now, f"renewed for {hours:g} h", {"expires_at": lease.expires_at}
+            )
+        ]
+
+    def heartbeat(self, lease_id: str, now: float, utilization: float | None = None) -> list[Event]:
+        lease = self.leases[lease_id]
+        if not lease.live:
+            raise ValueError(f"lease {lease_id} is {lease.state}")
+        lease.last_heartbeat_at = now
+        events: list[Event] = []
+        if utilization is not None:
+            lease.utilization = utilization
+            if utilization < self.settings.idle_threshold:
+                lease.idle_since = lease.idle_since or now
+            else:
+                lease.idle_since = None
+        if lease.state == "granted":
+            lease.state = "active"
+            events.append(self._event(lease, "active", now, "first heartbeat"))
+        return events
+
+    def drain(self, node_name: str, drained: bool, now: float) -> list[Event]:
+        """Stop (or resume) placements on a node; its leases keep running."""
+        self.cluster.set_drained(self.cluster.node_index(node_name), drained)
+        if drained:
+            return []
+        self.epoch += 1
+        return self._schedule(now)
+
+    def add_reservation(self, reservation: Reservation, now: float) -> list[Event]:
+        request = reservation.request
+        if reservation.end <= reservation.start:
+            raise ValueError("a reservation must end after it starts")
+        if reservation.count < 1:
+            raise ValueError("a reservation holds at least one slice")
+        if not self.cluster.could_ever_fit(request):
+            raise LookupError(f"no node could ever hold {request}")
+        self.reservations[reservation.id] = reservation
+        return self.tick(now)
+
+    def cancel_reservation(self, reservation_id: str, now: float) -> list[Event]:
+        reservation = self.reservations[reservation_id]
+        self._drop_holds(reservation)
+        reservation.state = "cancelled"
+        return self._schedule(now)
+
+    def tick(self, now: float) -> list[Event]:
+        """Advance time: expiries, waits, preemptions, reservations, deferred starts."""
+        self._accrue_usage(now)
+        events: list[Event] = []
+        timeout = self.settings.heartbeat_s * self.settings.missed_heartbeats
+        for lease in list(self.leases.values()):
+            if lease.live:
+                policy = self.project(lease.project_id)
+                seen = lease.last_heartbeat_at or lease.granted_at or now
+                if lease.preempt_at is not None and lease.preempt_at <= now:
+                    events.append(self._end(lease, "preempted", now, lease.reason))
+                elif lease.expires_at is not None and lease.expires_at <= now:
+                    events.append(self._end(lease, "expired", now, "its time (TTL) ran out"))
+                elif now - seen > timeout:
+                    events.append(
+                        self._end(
+                            lease,
+                            "expired",
+                            now,
+                            f"no heartbeat for {now - seen:.0f} s (limit {timeout:.0f} s)",
+                        )
+                    )
+                elif (
+                    policy.idle_limit_min is not None
+                    and lease.idle_since is not None
+                    and now - lease.idle_since > policy.idle_limit_min * 60
+                ):
+                    events.append(
+                        self._end(
+                            lease,
+                            "expired",
+                            now,
+                            f"idle for more than {policy.idle_limit_min:g} min",
+                        )
+                    )
+            elif (
+                lease.state == "queued"
+                and lease.max_wait_s is not None
+                and now - lease.created_at > lease.max_wait_s
+            ):
+                self.queue.remove(lease.id)
+                waited = now - lease.created_at
+                reason = f"waited {waited:.0f} s, more than max_wait {lease.max_wait_s:.0f} s"
+                events.append(self._end(lease, "failed", now, reason))
+        events += self._reservations(now)
+        events += self._schedule(now)
+        return events
+
+    # --- scheduling ----------------------------------------------------------------------------
+
+    def _ordered_queue(self, now: float) -> list[Lease]:
+        shares = self.fair_shares()
+        leases = [self.leases[i] for i in self.queue]
+        return sorted(
+            leases,
+            key=lambda lease: (
+                _PRIORITY_RANK[lease.priority],
+                shares.get(lease.project_id, {}).get("priority", 0.0),
+                lease.created_at,
+                lease.id,
+            ),
+        )
+
+    def _schedule(self, now: float) -> list[Event]:
+        events: list[Event] = []
+        shadow: float | None = None  # when the blocked head is expected to start
+        for lease in self._ordered_queue(now):
+            if lease.not_before is not None and lease.not_before > now:
+                continue
+            if shadow is not None and now + lease.hours * HOUR > shadow:
+                continue  # backfill only what ends before the head's expected start
+            fresh = lease.tried_epoch != self.epoch
+            granted = self._try_grant(lease, now) if fresh else []
+            if granted:
+                events += granted
+                continue
+            if fresh:
+                lease.tried_epoch = self.epoch
+                if shadow is None:
+                    events += self._preempt_for(lease, now)
+            if shadow is None:
+                shadow = self._shadow_time(lease, now)
+        return events
+
+    def _shadow_time(self, lease: Lease, now: float) -> float:
+        cached = self._shadow.get(lease.id)
+        key = (self.epoch, self.cluster.version)
+        if cached is not None and cached[:2] == key:
+            return cached[2]
+        when = self._expected_start(lease, now)
+        self._shadow = {lease.id: (*key, when)}
+        return when
+
+    def _try_grant(self, lease: Lease, now: float) -> list[Event]:
+        request = lease.request
+        reservation = self._reservation_for(lease, now)
+        if reservation is not None and reservation.holds:
+            hold = reservation.holds.pop()
+            self.cluster.release(hold)
+            try:
+                placement = self.cluster.place(request, hold.node, hold.parts)
+            except ValueError:  # the member needs more host CPU/memory than the hold had
+                reservation.holds.append(
+                    self.cluster.place(reservation.request, hold.node, hold.parts)
+                )
+            else:
+                lease.reservation_id = reservation.id
+                return self._grant(
+                    lease, placement, now, borrowed=False, note=f"from reservation {reservation.id}"
+                )
+        decision = self.policy.decide(self.cluster, request)
+        lent: Reservation | None = None
+        if decision is None and lease.priority == "batch":
+            lent = self._lendable_hold(request)
+        if decision is None and lent is None:
+            lease.reason = "waiting for capacity"
+            return []
+        if lent is not None:
+            hold = lent.holds.pop()
+            self.cluster.release(hold)
+            placement = self.cluster.place(request, hold.node, hold.parts)
+        else:
+            assert decision is not None
+            placement = self.cluster.place(request, decision.node, decision.parts)
+        node = self.cluster.nodes[placement.node]
+        units = quota_units(node, placement.parts)
+        verdict = self._quota(lease, units)
+        if verdict is None:
+            self.cluster.release(placement)
+            if lent is not None:
+                lent.holds.append(self.cluster.place(lent.request, hold.node, hold.parts))
+            return []
+        if lent is not None:
+            lease.lent_from = lent.id
+            lent.lent.add(lease.id)
+        return self._grant(
+            lease,
+            placement,
+            now,
+            borrowed=verdict == "borrowed",
+            note=f"on reservation {lent.id}'s idle capacity" if lent else "",
+        )
+
+    def _quota(self, lease: Lease, units: float) -> str | None:
+        """'own', 'borrowed', or None (with lease.reason set) when quota forbids it now."""
+        if units > self.settings.max_units_per_lease:
+            lease.reason = f"larger than {self.settings.max_units_per_lease:g} GPU units"
+            return None
+        policy = self.project(lease.project_id)
+        used = self._project_units(lease.project_id)
+        if policy.quota_units is None or used + units <= policy.quota_units + 1e-9:
+            return "own"
+        excess = used + units - policy.quota_units
+        idle = sum(
+            max(0.0, (other.quota_units or 0.0) - self._project_units(other.project_id))
+            for other in self.projects.values()
+            if other.project_id != policy.project_id
+            and other.cohort_key == policy.cohort_key
+            and other.quota_units is not None
+        )
+        if idle + 1e-9 >= excess:
+            return "borrowed"
+        lease.reason = (
+            f"project quota of {policy.quota_units:g} GPU units is in use ({used:g}) and its "
+            "cohort has no idle quota to lend"
+        )
+        return None
+
+    def _project_units(self, project_id: str) -> float:
+        return sum(
+            lease.units
+            for lease in self.leases.values()
+            if lease.live and lease.project_id == project_id and lease.lent_from is None
+        )
+
+    def _grant(
+        self, lease: Lease, placement: Placement, now: float, *, borrowed: bool, note: str
+    ) -> list[Event]:
+        node = self.cluster.nodes[placement.node]
+        self.queue.remove(lease.id)
+        lease.state = "granted"
+        lease.placement = placement
+        lease.units = quota_units(node, placement.parts)
+        lease.borrowed = borrowed
+        lease.granted_at = now
+        lease.expires_at = now + lease.hours * HOUR
+        lease.last_heartbeat_at = now
+        lease.reason = note or ("borrowing idle quota of its cohort" if borrowed else "")
+        return [
+            self._event(
+                lease,
+                "granted",
+                now,
+                lease.reason or "placed",
+                {
+                    "placement": placement_data(self.cluster, placement),
+                    "units": lease.units,
+                    "borrowed": borrowed,
+                    "expires_at": lease.expires_at,
+                },
+            )
+        ]
+
+    def _end(self, lease: Lease, state: LeaseState, now: float, reason: str) -> Event:
+        placement = lease.placement if lease.live else None
+        if placement is not None:
+            self.cluster.release(placement)
+            self.epoch += 1
+        for reservation in self.reservations.values():
+            reservation.lent.discard(lease.id)
+        lease.state = state
+        lease.ended_at = now
+        lease.reason = reason
+        lease.preempt_at = None
+        return self._event(lease, state, now, reason)
+
+    # --- preemption ----------------------------------------------------------------------------
+
+    def _may_preempt(self, lease: Lease, victim: Lease, now: float) -> bool:
+        if not victim.live or victim.preempt_at is not None or victim.id == lease.id:
+            return False
+        member = self._reservation_for(lease, now)
+        if victim.lent_from is not None and member is not None and victim.lent_from == member.id:
+            return True
+        within_quota = self._quota_fits_own(lease)
+        if (
+            victim.borrowed
+            and within_quota
+            and (
+                self.project(victim.project_id).cohort_key
+                == self.project(lease.project_id).cohort_key
+            )
+        ):
+            return True
+        return victim.priority == "batch" and lease.priority == "interactive" and within_quota
+
+    def _quota_fits_own(self, lease: Lease) -> bool:
+        policy = self.project(lease.project_id)
+        return policy.quota_units is None or self._project_units(lease.project_id) < (
+            policy.quota_units
+        )
+
+    def _preempt_for(self, lease: Lease, now: float) -> list[Event]:
+        """Give notice to the fewest preemptible leases whose end would let ``lease`` fit."""
+        noticed = [v for v in self.leases.values() if v.preempt_at is not None and v.live]
+        if any(v.reason.endswith(f"for {lease.id}") for v in noticed):
+            return []  # already waiting for its victims
+        candidates = sorted(
+            (v for v in self.leases.values() if self._may_preempt(lease, v, now)),
+            key=lambda v: (v.lent_from is None, not v.borrowed, -(v.granted_at or 0)),
+        )
+        chosen: list[Lease] = []
+        released: list[tuple[Lease, Placement]] = []
+        fits = False
+        for victim in candidates:
+            assert victim.placement is not None
+            self.cluster.release(victim.placement)
+            released.append((victim, victim.placement))
+            chosen.append(victim)
+            if self.policy.decide(self.cluster, lease.request) is not None:
+                fits = True
+                break
+        for victim, placement in reversed(released):  # undo the trial
+            victim.placement = self.cluster.place(victim.request, placement.node, placement.parts)
+        if not fits:
+            return []
+        events = []
+        deadline = now + self.settings.preemption_grace_s
+        for victim in chosen:
+            victim.preempt_at = deadline
+            victim.reason = f"preempted by a {lease.priority} request for {lease.id}"
+            events.append(
+                self._event(
+                    victim,
+                    "preemption_notice",
+                    now,
+                    f"stops at {_iso(deadline)} to make room for {lease.id}; checkpoint now",
+                    {"preempt_at": deadline, "for": lease.id},
+                )
+            )
+        lease.reason = f"waiting for {len(chosen)} preempted lease(s) to stop"
+        return events
+
+    # --- reservations ----------------------------------------------------------------------
+
+    def _reservation_for(self, lease: Lease, now: float) -> Reservation | None:
+        for reservation in self.reservations.values():
+            if (
+                reservation.state == "active"
+                and reservation.project_id == lease.project_id
+                and reservation.start <= now < reservation.end
+                and _matches(reservation, lease.request)
+            ):
+                return reservation
+        return None
+
+    def _lendable_hold(self, request: SliceRequest) -> Reservation | None:
+        for reservation in self.reservations.values():
+            if (
+                reservation.state == "active"
+                and reservation.holds
+                and _matches(reservation, request)
+            ):
+                return reservation
+        return None
+
+    def _drop_holds(self, reservation: Reservation) -> None:
+        for hold in reservation.holds:
+            self.cluster.release(hold)
+        if reservation.holds:
+            self.epoch += 1
+        reservation.holds.clear()
+
+    def _reservations(self, now: float) -> list[Event]:
+        events: list[Event] = []
+        lead = self.settings.reservation_lead_s
+        for reservation in self.reservations.values():
+            if reservation.state in {"ended", "cancelled"}:
+                continue
+            if now >= reservation.end:
+                self._drop_holds(reservation)
+                reservation.state = "ended"
+                continue
+            if now < reservation.start - lead:
+                continue
+            reservation.state = "active"
+            in_use = sum(
+                1
+                for lease in self.leases.values()
+                if lease.live and lease.reservation_id == reservation.id
+            )
+            missing = reservation.count - in_use - len(reservation.holds)
+            for _ in range(max(0, missing)):
+                decision = self.policy.decide(self.cluster, reservation.request)
+                if decision is None:
+                    events += self._reclaim_for_reservation(reservation, now)
+                    break
+                reservation.holds.append(
+                    self.cluster.place(reservation.request, decision.node, decision.parts)
+                )
+        return events
+
+    def _reclaim_for_reservation(self, reservation: Reservation, now: float) -> list[Event]:
+        """Preempt batch work (lent capacity first) so the class finds its slices."""
+        events = []
+        deadline = max(now + self.settings.preemption_grace_s, reservation.start)
+        victims = sorted(
+            (
+                v
+                for v in self.leases.values()
+                if v.live and v.preempt_at is None and (v.priority == "batch" or v.borrowed)
+            ),
+            key=lambda v: (v.lent_from != reservation.id, -(v.granted_at or 0)),
+        )
+        for victim in victims[:1]:
+            victim.preempt_at = deadline
+            victim.reason = f"preempted for reservation {reservation.id}"
+            events.append(
+                self._event(
+                    victim,
+                    "preemption_notice",
+                    now,
+                    f"will be stopped at {_iso(deadline)}: reservation {reservation.id} starts",
+                    {"preempt_at": deadline, "for": reservation.id},
+                )
+            )
+        return events
+
+    # --- time-of-use deferral --------------------------------------------------------------
+
+    def _defer(self, lease: Lease, now: float) -> list[Event]:
+        assert lease.deadline is not None
+        power_kw = self._power_kw(lease.request)
+        start = datetime.fromtimestamp(now, UTC)
+        deadline = datetime.fromtimestamp(lease.deadline, UTC)
+        choice = (
+            self.tariff.cheapest_start(
+                tariff=self.tariff,
+                earliest=start,
+                deadline=deadline,
+                hours=lease.hours,
+                power_kw=power_kw,
+            )
+            if callable(getattr(self.tariff, "cheapest_start", None))
+            else None
+        )
+        if choice is None:
+            return []
+        when = choice.start.timestamp()
+        if when - now < 60:
+            return []
+        lease.not_before = when
+        lease.reason = (
+            f"deferred to {_iso(when)}, the cheapest tariff window before its deadline: saves "
+            f"{choice.saving:.2f} ({choice.saving_pct:.0f} %)"
+        )
+        return [
+            self._event(
+                lease,
+                "deferred",
+                now,
+                lease.reason,
+                {"not_before": when, "saving": choice.saving, "saving_pct": choice.saving_pct},
+            )
+        ]
+
+    def _power_kw(self, request: SliceRequest) -> float:
+        models = sorted(request.models) if request.models else ["h100-80gb"]
+        model = find_model(models[0])
+        watts = model.board_power_w or 300
+        size = request.size
+        if isinstance(size, ShareSize):
+            share = size.milli / MILLI * request.count
+        elif isinstance(size, WholeSize):
+            share = float(size.devices)
+        elif isinstance(size, MigSize) and model.mig is not None:
+            share = model.mig.get(size.profile).compute_slices / COMPUTE_SLICES * request.count
+        else:
+            share = 0.5
+        return watts * share / 1000
+
+    # --- estimates, fair share, pools ------------------------------------------------------
+
+    def _expected_start(self, lease: Lease, now: float) -> float:
+        """When ``lease`` could start if running leases end at their TTL and nothing else
+        arrives: the head's shadow time for backfilling, and the estimate users see."""
+        ending = sorted(
+            (v for v in self.leases.values() if v.live),
+            key=lambda v: min(v.expires_at or math.inf, v.preempt_at or math.inf),
+        )
+        undo: list[Lease] = []
+        when = math.inf
+        for victim in ending:
+            assert victim.placement is not None
+            self.cluster.release(victim.placement)
+            undo.append(victim)
+            if self.policy.decide(self.cluster, lease.request) is not None:
+                when = min(victim.expires_at or math.inf, victim.preempt_at or math.inf)
+                break
+        for victim in reversed(undo):
+            placement = victim.placement
+            assert placement is not None
+            victim.placement = self.cluster.place(victim.request, placement.node, placement.parts)
+        return max(when, now)
+
+    def queue_estimates(self, now: float) -> dict[str, dict[str, Any]]:
+        """Position and expected start of every queued lease, in queue order."""
+        out: dict[str, dict[str, Any]] = {}
+        for position, lease in enumerate(self._ordered_queue(now), start=1):
+            start = lease.not_before if lease.not_before and lease.not_before > now else None
+            if start is None:
+                expected = self._expected_start(lease, now)
+                start = expected if math.isfinite(expected) else None
+            out[lease.id] = {"position": position, "expected_start": start, "reason": lease.reason}
+        return out
+
+    def _accrue_usage(self, now: float) -> None:
+        if self._usage_clock is None:
+            self._usage_clock = now
+            return
+        dt = now - self._usage_clock
+        if dt <= 0:
+            return
+        decay = 0.5 ** (dt / self.settings.fair_share_half_life_s)
+        for vector in self.usage.values():
+            for i in range(3):
+                vector[i] *= decay
+        for lease in self.leases.values():
+            if lease.live and lease.placement is not None:
+                vector = self.usage.setdefault(lease.project_id, [0.0, 0.0, 0.0])
+                vector[0] += lease.units * dt
+                vector[1] += lease.placement.cpu_milli * dt
+                vector[2] += lease.placement.memory_mib * dt
+        self._usage_clock = now
+
+    def fair_shares(self) -> dict[str, dict[str, float]]:
+        """Per project: dominant share of decayed use, its weight, and the queue priority."""
+        horizon = self.settings.fair_share_half_life_s / math.log(2)
+        out = {}
+        for project, vector in self.usage.items():
+            shares = [vector[i] / (self.capacity[i] * horizon) for i in range(3)]
+            dominant = max(shares)
+            weight = self.project(project).weight
+            out[project] = {
+                "gpu": shares[0],
+                "cpu": shares[1],
+                "memory": shares[2],
+                "dominant": dominant,
+                "weight": weight,
+                "priority": dominant / weight if weight > 0 else math.inf,
+            }
+        return out
+
+    def pools(self) -> list[dict[str, Any]]:
+        """Free capacity per (site, pool, model): untouched devices, free GPU units, and how
+        many of each MIG profile or share size still fit."""
+        groups: dict[tuple[str, str, str | None], list[NodeState]] = {}
+        for node in self.cluster.nodes:
+            groups.setdefault((node.spec.site, node.spec.pool, node.spec.model), []).append(node)
+        rows = []
+        for (site, pool, model_name), nodes in sorted(groups.items(), key=lambda kv: kv[0][:2]):
+            model = find_model(model_name) if model_name else None
+            usable = [n for n in nodes if not n.drained]
+            row: dict[str, Any] = {
+                "site": site,
+                "pool": pool,
+                "model": model_name,
+                "domestic": bool(model and model.domestic),
+                "nodes": len(nodes),
+                "drained_nodes": len(nodes) - len(usable),
+                "devices": sum(n.devices for n in nodes),
+                "free_devices": sum(capacity(n, WholeSize(1)) for n in usable),
+                "free_units": round(sum(n.idle_milli for n in usable) / MILLI, 3),
+                "free_cpu_cores": round(sum(n.cpu_left for n in usable) / 1000, 1),
+            }
+            if model is not None and model.mig is not None:
+                row["profiles"] = {
+                    p.name: sum(capacity(n, MigSize(p.name)) for n in usable)
+                    for p in model.mig.profiles
+                    if not p.media_extensions
+                }
+            elif model is not None:
+                row["shares"] = {
+                    f"{fraction:g}": sum(
+                        capacity(n, ShareSize(round(fraction * MILLI))) for n in usable
+                    )
+                    for fraction in (0.25, 0.5)
+                }
+            rows.append(row)
+        return rows
+
+    # --- restore -----------------------------------------------------------------------------
+
+    def restore(
+        self,
+        leases: Iterable[Lease],
+        reservations: Iterable[Reservation] = (),
+        *,
+        usage: dict[str, list[float]] | None = None,
+        now: float,
+    ) -> None:
+        """Rebuild state from persisted leases (granted ones re-take their exact placement)."""
+        for lease in sorted(leases, key=lambda x: (x.created_at, x.id)):
+            self.leases[lease.id] = lease
+            if lease.live:
+                assert lease.placement is not None
+                placement = lease.placement
+                index = self.cluster.node_index(placement.node_name)
+                lease.placement = self.cluster.place(lease.request, index, placement.parts)
+            elif lease.state == "queued":
+                self.queue.append(lease.id)
+        for reservation in reservations:
+            reservation.holds = []
+            self.reservations[reservation.id] = reservation
+            if reservation.state == "active":
+                reservation.lent = {
+                    lease.id
+                    for lease in self.leases.values()
+                    if lease.live and lease.lent_from == reservation.id
+                }
+        self.usage = {k: list(v) for k, v in (usage or {}).items()}
+        self._usage_clock = now
+        self._reservations(now)
+
+    def _event(
+        self, lease: Lease, kind: str, now: float, reason: str, data: dict[str, Any] | None = None
+    ) -> Event:
+        return Event(lease.id, kind, lease.state, reason, now, data or {})
+
+
+def placement_data(cluster: Cluster, placement: Placement) -> dict[str, Any]:
+    node = cluster.nodes[placement.node]
+    return {
+        "node": placement.node_name,
+        "site": node.spec.site,
+        "pool": node.spec.pool,
+        "model": node.spec.model,
+        "parts": [
+            {
+                k: v
+                for k, v in (
+                    ("device", p.device),
+                    ("milli", p.milli),
+                    ("memory_mib", p.memory_mib),
+                    ("mig_start", p.mig_start),
+                    ("profile", p.profile),
+                )
+                if v is not None
+            }
+            for p in placement.parts
+        ],
+        "cpu_milli": placement.cpu_milli,
+        "memory_mib": placement.memory_mib,
+    }
+
+
+def parts_from_data(data: dict[str, Any]) -> tuple[Part, ...]:
+    return tuple(
+        Part(
+            p["device"],
+            milli=p.get("milli", 0),
+            memory_mib=p.get("memory_mib", 0),
+            mig_start=p.get("mig_start"),
+            profile=p.get("profile"),
+        )
+        for p in data["parts"]
+    )
+
+
+def default_workload() -> Workload:
+    """Typical requests to measure fragmentation against before real history exists."""
+    specs = (
+        ["h100:1g.10gb"] * 3
+        + ["h100:3g.40gb"] * 2
+        + ["h100:1", "gpu:0.5", "gpu:0.25", "ascend910b:1", "a100-80gb:2g.20gb"]
+    )
+    return Workload.from_requests(parse_request(s) for s in specs)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
