@@ -60,6 +60,17 @@ class Settings(BaseSettings):
         default=None,
         description="Admin token to create on first start of a shared hub (else one is printed).",
     )
+    inventory: str | None = Field(
+        default=None, description="Inventory YAML at first start (default: the example one)."
+    )
+    tariff: str | None = Field(
+        default=None, description="Time-of-use tariff YAML (default: the example Shanghai one)."
+    )
+    placement_policy: str = Field(default="zslab", description="Placement policy of the broker.")
+    heartbeat_s: float = Field(default=30.0, gt=0, description="Lease heartbeat interval.")
+    preemption_grace_s: float = Field(
+        default=120.0, ge=0, description="Notice a preempted lease gets before it is stopped."
+    )
     dask_workers: int = Field(default=1, ge=0, description="Workers of the embedded cluster.")
     dask_threads: int = Field(default=2, ge=1, description="Threads per embedded worker.")
     start_timeout_s: float = Field(default=90.0, gt=0)

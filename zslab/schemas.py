@@ -238,3 +238,192 @@ class Health(_Output):
     database: dict[str, Any]
     uptime_s: float
     time: datetime
+
+
+# --- slices and leases -------------------------------------------------------------------
+
+Priority = Literal["interactive", "batch"]
+LeaseState = Literal[
+    "requested", "queued", "granted", "active", "released", "expired", "preempted", "failed"
+]
+
+
+class LeaseCreate(_Input):
+    spec: str = Field(min_length=1, max_length=300, description="e.g. h100:3g.40gb")
+    hours: float | None = Field(default=None, gt=0, description="TTL; the project's default.")
+    priority: Priority = "interactive"
+    project: str | None = Field(default=None, description="Project id or org/slug.")
+    max_wait_s: float | None = Field(default=None, gt=0, description="Give up after waiting.")
+    flexible: bool = Field(default=False, description="Batch only: may start later, cheaper.")
+    deadline: datetime | None = Field(default=None, description="Flexible batch: finish by.")
+
+
+class LeaseRenew(_Input):
+    hours: float = Field(gt=0)
+
+
+class HeartbeatCreate(_Input):
+    utilization: float | None = Field(default=None, ge=0, le=1)
+
+
+class QueueInfo(_Output):
+    position: int
+    expected_start: datetime | None
+    reason: str
+
+
+class LeaseRead(_Output):
+    id: str
+    user_id: str
+    project_id: str
+    spec: str
+    priority: Priority
+    state: LeaseState
+    hours: float
+    created_at: datetime
+    granted_at: datetime | None = None
+    expires_at: datetime | None = None
+    ended_at: datetime | None = None
+    placement: dict[str, Any] | None = None
+    units: float = 0.0
+    borrowed: bool = False
+    reservation_id: str | None = None
+    lent_from: str | None = None
+    reason: str = ""
+    queue: QueueInfo | None = None
+    preempt_at: datetime | None = None
+    not_before: datetime | None = None
+    heartbeat_s: float
+    metering: dict[str, Any] | None = None
+
+
+class HeartbeatRead(_Output):
+    state: LeaseState
+    expires_at: datetime | None
+    preempt_at: datetime | None
+    heartbeat_s: float
+    reason: str = ""
+
+
+class LeaseEventRead(_Output):
+    id: int
+    lease_id: str
+    at: datetime
+    type: str
+    state: str
+    reason: str
+    data: dict[str, Any]
+
+
+class PoolRead(_Output):
+    site: str
+    pool: str
+    model: str | None
+    domestic: bool
+    nodes: int
+    drained_nodes: int
+    devices: int
+    free_devices: int
+    free_units: float
+    free_cpu_cores: float
+    profiles: dict[str, int] | None = None
+    shares: dict[str, int] | None = None
+
+
+class ReservationCreate(_Input):
+    project: str = Field(min_length=1)
+    spec: str = Field(min_length=1, max_length=300)
+    count: int = Field(ge=1, le=10_000)
+    start: datetime
+    end: datetime
+    note: str = Field(default="", max_length=2000)
+
+
+class ReservationRead(_Output):
+    id: str
+    project_id: str
+    spec: str
+    count: int
+    start_at: datetime
+    end_at: datetime
+    state: str
+    created_by: str
+    note: str
+    held: int = 0
+    in_use: int = 0
+    lent: int = 0
+
+
+class ProjectPolicyUpdate(_Input):
+    quota_units: float | None = Field(default=None, ge=0)
+    ttl_default_h: float | None = Field(default=None, gt=0)
+    ttl_max_h: float | None = Field(default=None, gt=0)
+    idle_limit_min: float | None = Field(default=None, gt=0)
+    weight: float | None = Field(default=None, gt=0)
+    cohort: str | None = Field(default=None, max_length=64)
+
+
+class ProjectPolicyRead(_Output):
+    project_id: str
+    quota_units: float | None
+    ttl_default_h: float
+    ttl_max_h: float
+    idle_limit_min: float | None
+    weight: float
+    cohort: str | None
+    used_units: float = 0.0
+    fair_share: dict[str, float] | None = None
+
+
+class OrgQuotaUpdate(_Input):
+    quota_units: float = Field(ge=0)
+
+
+class UsageRow(_Output):
+    key: str
+    leases: int
+    slice_hours: float
+    device_hours: float
+    energy_kwh: float
+    cost: float
+    subsidy: float
+    net_cost: float
+    green_kwh: float
+    co2_kg: float
+    domestic_slice_hours: float
+    domestic_share: float
+    currency: str
+
+
+class Estimate(_Output):
+    spec: str
+    hours: float
+    grantable_now: bool
+    queue_ahead: int
+    energy_kwh: float
+    cost: float
+    subsidy: float
+    net_cost: float
+    currency: str
+    tariff: str
+    tariff_is_example: bool
+    cheapest_start: datetime | None = None
+    cheapest_saving: float | None = None
+
+
+class DrainUpdate(_Input):
+    drained: bool = True
+    reason: str = Field(default="", max_length=500)
+
+
+class InventoryUpdate(_Input):
+    document: str = Field(min_length=1, max_length=2_000_000, description="Inventory YAML.")
+
+
+class InventoryRead(_Output):
+    name: str
+    example: bool
+    nodes: int
+    devices: int
+    pools: list[dict[str, Any]]
+    drained: list[str]

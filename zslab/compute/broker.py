@@ -225,6 +225,7 @@ class Broker:
         self.projects: dict[str, ProjectPolicy] = {}
         self.reservations: dict[str, Reservation] = {}
         self.usage: dict[str, list[float]] = {}  # project -> decayed [gpu·s, cpu·s, mem·s]
+        self.org_quotas: dict[str, float] = {}  # org -> ceiling over its projects (GPU units)
         self._usage_clock: float | None = None
         self.capacity = self._capacity()
         # Bumped whenever capacity or quota may have grown (an end, a drain lifted, a hold
@@ -496,6 +497,18 @@ class Broker:
             lease.reason = f"larger than {self.settings.max_units_per_lease:g} GPU units"
             return None
         policy = self.project(lease.project_id)
+        ceiling = self.org_quotas.get(policy.org_id)
+        if ceiling is not None:
+            org_used = sum(
+                self._project_units(p.project_id)
+                for p in self.projects.values()
+                if p.org_id == policy.org_id
+            )
+            if org_used + units > ceiling + 1e-9:
+                lease.reason = (
+                    f"organization quota of {ceiling:g} GPU units is in use ({org_used:g})"
+                )
+                return None
         used = self._project_units(lease.project_id)
         if policy.quota_units is None or used + units <= policy.quota_units + 1e-9:
             return "own"
@@ -592,7 +605,7 @@ class Broker:
     def _preempt_for(self, lease: Lease, now: float) -> list[Event]:
         """Give notice to the fewest preemptible leases whose end would let ``lease`` fit."""
         noticed = [v for v in self.leases.values() if v.preempt_at is not None and v.live]
-        if any(v.reason.endswith(f"for {lease.id}") for v in noticed):
+        if any(v.reason.endswith(f"request {lease.id}") for v in noticed):
             return []  # already waiting for its victims
         candidates = sorted(
             (v for v in self.leases.values() if self._may_preempt(lease, v, now)),
@@ -617,7 +630,7 @@ class Broker:
         deadline = now + self.settings.preemption_grace_s
         for victim in chosen:
             victim.preempt_at = deadline
-            victim.reason = f"preempted by a {lease.priority} request for {lease.id}"
+            victim.reason = f"preempted for {lease.priority} request {lease.id}"
             events.append(
                 self._event(
                     victim,
@@ -719,21 +732,17 @@ class Broker:
 
     def _defer(self, lease: Lease, now: float) -> list[Event]:
         assert lease.deadline is not None
-        power_kw = self._power_kw(lease.request)
-        start = datetime.fromtimestamp(now, UTC)
-        deadline = datetime.fromtimestamp(lease.deadline, UTC)
-        choice = (
-            self.tariff.cheapest_start(
+        from zslab.compute.tariff import cheapest_start
+
+        try:
+            choice = cheapest_start(
                 tariff=self.tariff,
-                earliest=start,
-                deadline=deadline,
+                earliest=datetime.fromtimestamp(now, UTC),
+                deadline=datetime.fromtimestamp(lease.deadline, UTC),
                 hours=lease.hours,
-                power_kw=power_kw,
+                power_kw=self._power_kw(lease.request),
             )
-            if callable(getattr(self.tariff, "cheapest_start", None))
-            else None
-        )
-        if choice is None:
+        except ValueError:  # the deadline leaves no room to move: start as soon as possible
             return []
         when = choice.start.timestamp()
         if when - now < 60:

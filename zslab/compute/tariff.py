@@ -30,8 +30,11 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
 
 from zslab.compute.devices import DeviceModel
 
@@ -47,6 +50,7 @@ __all__ = [
     "StartChoice",
     "Tariff",
     "cheapest_start",
+    "load_tariff",
     "meter",
 ]
 
@@ -88,6 +92,23 @@ def _parse_minute(value: object, where: str) -> int:
         if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
             return int(hours) * 60 + int(minutes)
     raise InvalidTariff(where, f"{value!r} is not a time of day; write it as 'HH:MM'")
+
+
+_TICK = timedelta(microseconds=1)
+
+
+def _offset_change(zone: ZoneInfo, after: datetime, before: datetime) -> datetime:
+    """The first instant in (after, before] on which ``zone``'s UTC offset differs from its
+    offset at ``after`` (a DST change), found by bisection to the microsecond."""
+    offset = after.astimezone(zone).utcoffset()
+    low, high = after, before
+    while high - low > _TICK:
+        mid = low + (high - low) // 2
+        if mid.astimezone(zone).utcoffset() == offset:
+            low = mid
+        else:
+            high = mid
+    return high
 
 
 def _require_aware(t: datetime, name: str) -> None:
@@ -212,7 +233,12 @@ class Tariff:
         return kind, self.prices[kind]
 
     def _spans(self, start: datetime, end: datetime) -> Iterator[tuple[str, timedelta]]:
-        """``start``..``end`` cut at the period boundaries: (kind, duration) in order."""
+        """``start``..``end`` cut at the period boundaries: (kind, duration) in order.
+
+        Periods follow the wall clock. On a clock with DST a span is also cut where the UTC
+        offset changes, so the hour repeated in autumn is billed twice by its wall time and the
+        hour skipped in spring not at all; ``Asia/Shanghai`` has no DST and never needs it.
+        """
         zone = self.zone
         t = start.astimezone(UTC)
         stop = end.astimezone(UTC)
@@ -220,10 +246,9 @@ class Tariff:
             local = t.astimezone(zone)
             _, seg_end, kind = self._segment_at(local)
             wall = datetime.combine(local.date(), time(), zone) + timedelta(minutes=seg_end)
-            boundary = wall.astimezone(UTC)
-            if boundary <= t:  # a wall time repeated when DST ends: take its second occurrence
-                boundary = wall.replace(fold=1).astimezone(UTC)
-            nxt = min(boundary, stop)
+            nxt = min(wall.replace(fold=local.fold).astimezone(UTC), stop)
+            if (nxt - _TICK).astimezone(zone).utcoffset() != local.utcoffset():
+                nxt = _offset_change(zone, t, nxt)
             yield kind, nxt - t
             t = nxt
 
@@ -395,6 +420,12 @@ class Metering:
     power_w: float
     estimated_power: bool
 
+    def to_mapping(self) -> dict[str, Any]:
+        """Plain values for JSON (by_kind as {kind: {"kwh", "cost"}})."""
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "by_kind"}
+        out["by_kind"] = {k: {"kwh": v[0], "cost": v[1]} for k, v in self.by_kind.items()}
+        return out
+
 
 def meter(
     *,
@@ -511,3 +542,17 @@ def cheapest_start(
         saving=saving,
         saving_pct=100 * saving / cost_now if cost_now > 0 else 0.0,
     )
+
+
+def load_tariff(source: str | Path | None) -> Tariff:
+    """The tariff in a YAML file, or the example Shanghai tariff when ``source`` is empty."""
+    if not source:
+        return EXAMPLE_SHANGHAI
+    path = Path(source)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidTariff("file", f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise InvalidTariff("file", f"{path} must hold a mapping")
+    return Tariff.from_mapping(data)
