@@ -241,7 +241,7 @@ def test_token_list_shows_only_own_tokens_and_hides_revoked(hub: HubHandle, admi
 def test_cursor_pagination_walks_every_item_once(admin: Lab) -> None:
     for i in range(7):
         admin.users.add(f"user{i}")
-    first = admin.request("GET", "/users", params={"limit": 3})
+    first = admin.call("GET", "/users", params={"limit": 3})
     assert len(first["items"]) == 3 and first["next_cursor"]
     everyone = admin.users.list()
     assert len(everyone) == 8  # seven plus admin
@@ -250,7 +250,7 @@ def test_cursor_pagination_walks_every_item_once(admin: Lab) -> None:
 
 def test_a_forged_cursor_is_refused_naming_the_field(admin: Lab) -> None:
     with pytest.raises(zslab.InvalidInput) as caught:
-        admin.request("GET", "/users", params={"cursor": "not-a-cursor!"})
+        admin.call("GET", "/users", params={"cursor": "not-a-cursor!"})
     assert caught.value.field == "cursor"
 
 

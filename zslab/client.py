@@ -14,11 +14,13 @@ response never creates a second object.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -37,15 +39,24 @@ from zslab.errors import (
 )
 from zslab.schemas import (
     AuditEventRead,
+    Estimate,
     Health,
+    HeartbeatRead,
+    InventoryRead,
+    LeaseEventRead,
+    LeaseRead,
     Me,
     OrgMemberRead,
     OrgRead,
     Page,
+    PoolRead,
     ProjectMemberRead,
+    ProjectPolicyRead,
     ProjectRead,
+    ReservationRead,
     TokenCreated,
     TokenRead,
+    UsageRow,
     UserRead,
 )
 
@@ -96,6 +107,8 @@ class Lab:
         self.orgs = Orgs(self)
         self.projects = Projects(self)
         self.audit = Audit(self)
+        self.reservations = Reservations(self)
+        self.policies = Policies(self)
 
     def __repr__(self) -> str:
         return f"Lab(url={self.url!r}, source={self.source!r})"
@@ -111,7 +124,7 @@ class Lab:
 
     # --- the one place HTTP happens -----------------------------------------------------
 
-    def request(
+    def call(
         self,
         method: str,
         path: str,
@@ -214,7 +227,7 @@ class Lab:
         )
 
     def get_model(self, model: type[M], path: str, **params: Any) -> M:
-        return model.model_validate(self.request("GET", path, params=params))
+        return model.model_validate(self.call("GET", path, params=params))
 
     def iter_pages(
         self, model: type[M], path: str, *, limit: int | None = None, **params: Any
@@ -224,9 +237,7 @@ class Lab:
         seen = 0
         page_size = min(limit, 500) if limit else 200
         while True:
-            data = self.request(
-                "GET", path, params={**params, "limit": page_size, "cursor": cursor}
-            )
+            data = self.call("GET", path, params={**params, "limit": page_size, "cursor": cursor})
             page = Page[model].model_validate(data)  # type: ignore[valid-type]
             for item in page.items:
                 yield item
@@ -246,6 +257,151 @@ class Lab:
     def me(self) -> Me:
         """The user and token this connection acts as."""
         return self.get_model(Me, "/me")
+
+    # --- slices ----------------------------------------------------------------------------
+
+    def pools(self) -> list[PoolRead]:
+        """Free capacity per site, pool and model (by MIG profile or share size)."""
+        return [PoolRead.model_validate(row) for row in self.call("GET", "/pools")]
+
+    def request(
+        self,
+        spec: str,
+        *,
+        hours: float | None = None,
+        priority: str = "interactive",
+        project: str | None = None,
+        max_wait: float | None = None,
+        flexible: bool = False,
+        deadline: datetime | None = None,
+        wait: bool | float = False,
+    ) -> Lease:
+        """Ask for a slice, e.g. ``"h100:3g.40gb"``: granted now or queued.
+
+        ``wait=True`` (or a number of seconds) blocks until it is granted. Use the returned
+        :class:`Lease` as a context manager to heartbeat and release it.
+        """
+        body = {
+            "spec": spec,
+            "hours": hours,
+            "priority": priority,
+            "project": project,
+            "max_wait_s": max_wait,
+            "flexible": flexible,
+            "deadline": deadline.isoformat() if deadline else None,
+        }
+        lease = Lease(
+            self, LeaseRead.model_validate(self.call("POST", "/leases", json=body, create=True))
+        )
+        if wait:
+            lease.wait(None if wait is True else float(wait))
+        return lease
+
+    def leases(
+        self,
+        *,
+        state: str | None = None,
+        project: str | None = None,
+        mine: bool = False,
+        limit: int | None = 100,
+    ) -> list[Lease]:
+        """Leases of your projects, newest first (``state="live"`` for granted ones)."""
+        return [
+            Lease(self, item)
+            for item in self.iter_pages(
+                LeaseRead,
+                "/leases",
+                limit=limit,
+                state=state,
+                project=self.projects._id(project) if project else None,
+                mine=mine,
+            )
+        ]
+
+    def lease(self, lease_id: str) -> Lease:
+        return Lease(self, self.get_model(LeaseRead, f"/leases/{lease_id}"))
+
+    def usage(
+        self,
+        *,
+        group_by: str = "project",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[UsageRow]:
+        """Slice-hours, energy, cost, subsidy, CO2 and domestic share per group."""
+        data = self.call(
+            "GET", "/usage", params={"group_by": group_by, "since": since, "until": until}
+        )
+        return [UsageRow.model_validate(row) for row in data]
+
+    def usage_csv(
+        self,
+        *,
+        group_by: str = "project",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> str:
+        response = self._http.get(
+            _API + "/usage",
+            params={
+                k: _param(v)
+                for k, v in {
+                    "group_by": group_by,
+                    "since": since,
+                    "until": until,
+                    "format": "csv",
+                }.items()
+                if v is not None
+            },
+        )
+        if response.status_code >= 400:
+            self._decode(response)
+        return response.text
+
+    def estimate(self, spec: str, *, hours: float = 1.0, priority: str = "interactive") -> Estimate:
+        """Cost of a request under the tariff, whether it fits now, and a cheaper start."""
+        return self.get_model(Estimate, "/estimate", spec=spec, hours=hours, priority=priority)
+
+    def events(
+        self, *, lease: str | None = None, timeout: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Lease events as they happen (server-sent events), until ``timeout`` seconds of
+        silence or the caller stops iterating."""
+        params = {"lease": lease} if lease else {}
+        with self._http.stream(
+            "GET",
+            _API + "/events",
+            params=params,
+            timeout=httpx.Timeout(timeout or 60.0, connect=10.0),
+        ) as response:
+            if response.status_code >= 400:
+                response.read()
+                self._decode(response)
+            data: list[str] = []
+            try:
+                for line in response.iter_lines():
+                    if line.startswith("data:"):
+                        data.append(line[5:].strip())
+                    elif not line and data:
+                        yield json.loads("\n".join(data))
+                        data = []
+            except httpx.ReadTimeout:
+                return
+
+    def inventory(self) -> InventoryRead:
+        return self.get_model(InventoryRead, "/inventory")
+
+    def load_inventory(self, document: str) -> InventoryRead:
+        """Replace the hub's inventory with a YAML document (admins)."""
+        data = self.call("PUT", "/inventory", json={"document": document})
+        return InventoryRead.model_validate(data)
+
+    def drain(self, node: str, *, drained: bool = True, reason: str = "") -> dict[str, Any]:
+        """Stop (or with ``drained=False`` resume) new placements on a node (admins)."""
+        result: dict[str, Any] = self.call(
+            "POST", f"/nodes/{node}/drain", json={"drained": drained, "reason": reason}
+        )
+        return result
 
 
 def _param(value: Any) -> Any:
@@ -268,7 +424,7 @@ class Users(_Resource):
         self, name: str, *, email: str | None = None, role: str = "member", display_name: str = ""
     ) -> UserRead:
         body = {"name": name, "email": email, "role": role, "display_name": display_name}
-        return UserRead.model_validate(self._lab.request("POST", "/users", json=body, create=True))
+        return UserRead.model_validate(self._lab.call("POST", "/users", json=body, create=True))
 
     def get(self, user: str) -> UserRead:
         return self._lab.get_model(UserRead, f"/users/{user}")
@@ -278,7 +434,7 @@ class Users(_Resource):
 
     def update(self, user: str, **fields: Any) -> UserRead:
         """Change ``display_name``, ``email``, ``role`` or ``disabled``."""
-        return UserRead.model_validate(self._lab.request("PATCH", f"/users/{user}", json=fields))
+        return UserRead.model_validate(self._lab.call("PATCH", f"/users/{user}", json=fields))
 
 
 class Tokens(_Resource):
@@ -299,7 +455,7 @@ class Tokens(_Resource):
             "user": user,
         }
         created = TokenCreated.model_validate(
-            self._lab.request("POST", "/tokens", json=body, create=True)
+            self._lab.call("POST", "/tokens", json=body, create=True)
         )
         if created.secret is None:
             raise ZslabError(
@@ -319,7 +475,7 @@ class Tokens(_Resource):
         )
 
     def revoke(self, token_id: str) -> TokenRead:
-        return TokenRead.model_validate(self._lab.request("DELETE", f"/tokens/{token_id}"))
+        return TokenRead.model_validate(self._lab.call("DELETE", f"/tokens/{token_id}"))
 
 
 class Orgs(_Resource):
@@ -327,7 +483,7 @@ class Orgs(_Resource):
 
     def add(self, slug: str, *, name: str = "") -> OrgRead:
         return OrgRead.model_validate(
-            self._lab.request("POST", "/orgs", json={"slug": slug, "name": name}, create=True)
+            self._lab.call("POST", "/orgs", json={"slug": slug, "name": name}, create=True)
         )
 
     def get(self, org: str) -> OrgRead:
@@ -337,11 +493,11 @@ class Orgs(_Resource):
         return list(self._lab.iter_pages(OrgMemberRead, f"/orgs/{org}/members"))
 
     def add_member(self, org: str, user: str, *, role: str = "member") -> OrgMemberRead:
-        data = self._lab.request("PUT", f"/orgs/{org}/members", json={"user": user, "role": role})
+        data = self._lab.call("PUT", f"/orgs/{org}/members", json={"user": user, "role": role})
         return OrgMemberRead.model_validate(data)
 
     def remove_member(self, org: str, user: str) -> None:
-        self._lab.request("DELETE", f"/orgs/{org}/members/{user}")
+        self._lab.call("DELETE", f"/orgs/{org}/members/{user}")
 
     def list(self, *, limit: int | None = None) -> list[OrgRead]:
         return list(self._lab.iter_pages(OrgRead, "/orgs", limit=limit))
@@ -353,14 +509,14 @@ class Projects(_Resource):
     def add(self, org: str, slug: str, *, name: str = "", description: str = "") -> ProjectRead:
         body = {"org": org, "slug": slug, "name": name, "description": description}
         return ProjectRead.model_validate(
-            self._lab.request("POST", "/projects", json=body, create=True)
+            self._lab.call("POST", "/projects", json=body, create=True)
         )
 
     def _id(self, project: str) -> str:
         if "/" not in project:
             return project
         org, _, slug = project.partition("/")
-        found = self._lab.request("GET", "/projects", params={"org": org, "slug": slug})
+        found = self._lab.call("GET", "/projects", params={"org": org, "slug": slug})
         items = found.get("items", []) if isinstance(found, dict) else []
         if not items:
             raise NotFound(
@@ -373,7 +529,7 @@ class Projects(_Resource):
         return self._lab.get_model(ProjectRead, f"/projects/{self._id(project)}")
 
     def update(self, project: str, **fields: Any) -> ProjectRead:
-        data = self._lab.request("PATCH", f"/projects/{self._id(project)}", json=fields)
+        data = self._lab.call("PATCH", f"/projects/{self._id(project)}", json=fields)
         return ProjectRead.model_validate(data)
 
     def members(self, project: str) -> list[ProjectMemberRead]:
@@ -382,13 +538,13 @@ class Projects(_Resource):
         )
 
     def add_member(self, project: str, user: str, *, role: str = "member") -> ProjectMemberRead:
-        data = self._lab.request(
+        data = self._lab.call(
             "PUT", f"/projects/{self._id(project)}/members", json={"user": user, "role": role}
         )
         return ProjectMemberRead.model_validate(data)
 
     def remove_member(self, project: str, user: str) -> None:
-        self._lab.request("DELETE", f"/projects/{self._id(project)}/members/{user}")
+        self._lab.call("DELETE", f"/projects/{self._id(project)}/members/{user}")
 
     def list(self, *, org: str | None = None, limit: int | None = None) -> list[ProjectRead]:
         return list(self._lab.iter_pages(ProjectRead, "/projects", limit=limit, org=org))
@@ -421,6 +577,184 @@ class Audit(_Resource):
                 until=until,
             )
         )
+
+
+# --- slices -----------------------------------------------------------------------------------
+
+
+class Lease:
+    """A slice you asked for. ``state`` tells where it stands; ``placement`` where it runs.
+
+    Used as a context manager it waits until granted, heartbeats in the background while the
+    block runs, and releases on exit::
+
+        with lab.request("h100:3g.40gb", hours=2) as lease:
+            print(lease.placement["node"])
+
+    A preemption notice arrives with a heartbeat: ``on_preemption(lease)`` is called (set it to
+    checkpoint) and ``preempt_at`` says when the slice goes.
+    """
+
+    def __init__(self, lab: Lab, data: LeaseRead) -> None:
+        self._lab = lab
+        self.data = data
+        self.on_preemption: Callable[[Lease], None] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._noticed = False
+
+    def __repr__(self) -> str:
+        where = f" on {self.placement['node']}" if self.placement else ""
+        return f"<Lease {self.id} {self.spec} {self.state}{where}>"
+
+    id = property(lambda self: self.data.id)
+    spec = property(lambda self: self.data.spec)
+    state = property(lambda self: self.data.state)
+    placement = property(lambda self: self.data.placement)
+    expires_at = property(lambda self: self.data.expires_at)
+    preempt_at = property(lambda self: self.data.preempt_at)
+    queue = property(lambda self: self.data.queue)
+
+    def refresh(self) -> Lease:
+        self.data = LeaseRead.model_validate(self._lab.call("GET", f"/leases/{self.id}"))
+        return self
+
+    def renew(self, hours: float) -> Lease:
+        self.data = LeaseRead.model_validate(
+            self._lab.call("POST", f"/leases/{self.id}/renew", json={"hours": hours})
+        )
+        return self
+
+    def release(self) -> Lease:
+        self.stop_heartbeats()
+        self.data = LeaseRead.model_validate(self._lab.call("POST", f"/leases/{self.id}/release"))
+        return self
+
+    def heartbeat(self, utilization: float | None = None) -> HeartbeatRead:
+        body = {"utilization": utilization} if utilization is not None else {}
+        beat = HeartbeatRead.model_validate(
+            self._lab.call("POST", f"/leases/{self.id}/heartbeat", json=body)
+        )
+        if beat.preempt_at is not None and not self._noticed:
+            self._noticed = True
+            log.warning(
+                "lease %s will be preempted at %s: %s", self.id, beat.preempt_at, beat.reason
+            )
+            self.refresh()
+            if self.on_preemption is not None:
+                self.on_preemption(self)
+        return beat
+
+    def wait(self, timeout: float | None = None, *, poll: float = 1.0) -> Lease:
+        """Block until the lease is granted (or ends); raises TimeoutError after ``timeout``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.state in {"requested", "queued"}:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"lease {self.id} is still {self.state} after {timeout:g} s")
+            time.sleep(poll)
+            self.refresh()
+        return self
+
+    def events(self) -> list[LeaseEventRead]:
+        data = self._lab.call("GET", f"/leases/{self.id}/events")
+        return [LeaseEventRead.model_validate(item) for item in data]
+
+    def start_heartbeats(self) -> None:
+        """Heartbeat from a daemon thread at a third of the hub's interval."""
+        if self._thread is not None:
+            return
+        interval = max(0.5, self.data.heartbeat_s / 3)
+
+        def beat() -> None:
+            while not self._stop.wait(interval):
+                try:
+                    state = self.heartbeat().state
+                except ZslabError as exc:
+                    log.warning("heartbeat of lease %s failed: %s", self.id, exc)
+                    continue
+                if state not in {"granted", "active"}:
+                    return
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=beat, name=f"zslab-heartbeat-{self.id}", daemon=True)
+        self._thread.start()
+
+    def stop_heartbeats(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> Lease:
+        if self.state in {"requested", "queued"}:
+            self.wait()
+        if self.state not in {"granted", "active"}:
+            raise ZslabError(f"Lease {self.id} is {self.state}: {self.data.reason}")
+        self.heartbeat()
+        self.start_heartbeats()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_heartbeats()
+        if self.state in {"granted", "active", "queued"}:
+            try:
+                self.release()
+            except ZslabError as error:
+                log.warning("releasing lease %s failed: %s", self.id, error)
+
+
+class Reservations(_Resource):
+    """Slices held for a project's class during a time window."""
+
+    def add(
+        self,
+        project: str,
+        spec: str,
+        count: int,
+        *,
+        start: datetime,
+        end: datetime,
+        note: str = "",
+    ) -> ReservationRead:
+        body = {
+            "project": project,
+            "spec": spec,
+            "count": count,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "note": note,
+        }
+        return ReservationRead.model_validate(
+            self._lab.call("POST", "/reservations", json=body, create=True)
+        )
+
+    def cancel(self, reservation_id: str) -> ReservationRead:
+        return ReservationRead.model_validate(
+            self._lab.call("DELETE", f"/reservations/{reservation_id}")
+        )
+
+    def list(self) -> list[ReservationRead]:
+        return [ReservationRead.model_validate(x) for x in self._lab.call("GET", "/reservations")]
+
+
+class Policies(_Resource):
+    """Project quotas and lease limits; organization ceilings."""
+
+    def get(self, project: str) -> ProjectPolicyRead:
+        project_id = self._lab.projects._id(project)
+        return self._lab.get_model(ProjectPolicyRead, f"/projects/{project_id}/policy")
+
+    def set(self, project: str, **fields: Any) -> ProjectPolicyRead:
+        """Change quota_units, ttl_default_h, ttl_max_h, idle_limit_min, weight or cohort."""
+        project_id = self._lab.projects._id(project)
+        data = self._lab.call("PUT", f"/projects/{project_id}/policy", json=fields)
+        return ProjectPolicyRead.model_validate(data)
+
+    def set_org_quota(self, org: str, units: float) -> dict[str, Any]:
+        result: dict[str, Any] = self._lab.call(
+            "PUT", f"/orgs/{org}/quota", json={"quota_units": units}
+        )
+        return result
 
 
 def connect(

@@ -232,6 +232,7 @@ class Broker:
         # dropped): a queued lease that failed since the last bump cannot succeed yet.
         self.epoch = 0
         self._shadow: dict[str, tuple[int, int, float]] = {}
+        self._estimates: tuple[Any, dict[str, dict[str, Any]]] | None = None
 
     # --- configuration -----------------------------------------------------------------------
 
@@ -802,15 +803,69 @@ class Broker:
         return max(when, now)
 
     def queue_estimates(self, now: float) -> dict[str, dict[str, Any]]:
-        """Position and expected start of every queued lease, in queue order."""
-        out: dict[str, dict[str, Any]] = {}
-        for position, lease in enumerate(self._ordered_queue(now), start=1):
-            start = lease.not_before if lease.not_before and lease.not_before > now else None
-            if start is None:
-                expected = self._expected_start(lease, now)
-                start = expected if math.isfinite(expected) else None
-            out[lease.id] = {"position": position, "expected_start": start, "reason": lease.reason}
+        """Position and expected start of every queued lease, in queue order.
+
+        The estimate replays the future honestly but simply: running leases end at their TTL
+        (or preemption), in time order; after each end the queue is placed in its order; new
+        arrivals and early releases are not foreseen, and quota is not simulated.
+        """
+        key = (self.epoch, self.cluster.version, tuple(self.queue))
+        cached = self._estimates
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        ordered = self._ordered_queue(now)
+        starts: dict[str, float | None] = {}
+        trial: list[Placement] = []
+        released: list[Lease] = []
+        pending = list(ordered)
+
+        def place_pending(at: float) -> None:
+            nonlocal pending
+            waiting = []
+            for lease in pending:
+                if lease.not_before is not None and lease.not_before > at:
+                    waiting.append(lease)
+                    continue
+                decision = self.policy.decide(self.cluster, lease.request)
+                if decision is None:
+                    waiting.append(lease)
+                    continue
+                trial.append(self.cluster.place(lease.request, decision.node, decision.parts))
+                starts[lease.id] = max(at, lease.not_before or at)
+            pending = waiting
+
+        place_pending(now)
+        ending = sorted(
+            (v for v in self.leases.values() if v.live),
+            key=lambda v: min(v.expires_at or math.inf, v.preempt_at or math.inf),
+        )
+        for victim in ending:
+            if not pending:
+                break
+            assert victim.placement is not None
+            self.cluster.release(victim.placement)
+            released.append(victim)
+            place_pending(min(victim.expires_at or math.inf, victim.preempt_at or math.inf))
+        for placed in reversed(trial):
+            self.cluster.release(placed)
+        for victim in reversed(released):
+            before = victim.placement
+            assert before is not None
+            victim.placement = self.cluster.place(victim.request, before.node, before.parts)
+        out = {
+            lease.id: {
+                "position": position,
+                "expected_start": starts.get(lease.id),
+                "reason": lease.reason,
+            }
+            for position, lease in enumerate(ordered, start=1)
+        }
+        self._estimates = (key, out)
         return out
+
+    def queue_info(self, lease_id: str, now: float) -> dict[str, Any]:
+        """Position, expected start and reason of one queued lease."""
+        return self.queue_estimates(now)[lease_id]
 
     def _accrue_usage(self, now: float) -> None:
         if self._usage_clock is None:

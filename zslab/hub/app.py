@@ -22,7 +22,18 @@ from zslab.hub.db import migrate
 from zslab.hub.db.engine import Database, storage_error
 from zslab.hub.middleware import AuditMiddleware, BodyLimitMiddleware, RequestIdMiddleware
 from zslab.hub.problems import install_handlers, problem_response
-from zslab.hub.routers import audit, health, orgs, projects, tokens, users
+from zslab.hub.routers import (
+    audit,
+    health,
+    inventory,
+    orgs,
+    projects,
+    reservations,
+    slices,
+    tokens,
+    usage,
+    users,
+)
 
 __all__ = ["create_app", "open_database"]
 
@@ -50,8 +61,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        db.dispose()
+        await hub.broker.start()
+        try:
+            yield
+        finally:
+            await hub.broker.stop()
+            db.dispose()
 
     app = FastAPI(
         title="zslab hub",
@@ -87,7 +102,18 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
 
     # Included one by one rather than through a parent router: each level of nesting costs
     # route matching time on every request.
-    for module in (users, projects, orgs, tokens, audit, health):
+    for module in (
+        slices,
+        users,
+        projects,
+        orgs,
+        tokens,
+        reservations,
+        usage,
+        inventory,
+        audit,
+        health,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
 
     @app.get("/", include_in_schema=False)

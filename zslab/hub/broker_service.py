@@ -88,6 +88,7 @@ class Command:
     audit_status: int = 200
     idempotency: tuple[str, str, str, str] | None = None  # user, key, fingerprint, path
     rows: Callable[[Broker, Any], list[Any]] | None = None  # extra rows to write
+    reload: bool = False  # rebuild the broker from the database once this is committed
     future: asyncio.Future[Any] | None = None
 
 
@@ -295,6 +296,8 @@ class BrokerService:
                         command.future.set_exception(failure)
                 return
             self._publish(batch.events, event_ids)
+        if any(command.reload and error is None for command, _, error in outcomes):
+            self.broker = await anyio.to_thread.run_sync(self.load)
         for command, result, error in outcomes:
             future = command.future
             if future is None or future.done():

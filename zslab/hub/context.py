@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, get_origin
 
 import anyio
 from fastapi import Depends, Request
@@ -48,6 +48,9 @@ from zslab.hub.db.engine import Database, storage_error
 from zslab.hub.db.orm import AuditEvent, IdempotencyRecord, Token, utcnow
 from zslab.ids import prefix_of
 
+if TYPE_CHECKING:
+    from zslab.hub.broker_service import BrokerService
+
 __all__ = ["Context", "HubRoute", "HubState", "ReadContext", "WriteContext"]
 
 log = logging.getLogger(__name__)
@@ -62,11 +65,15 @@ class HubState:
     settings: Settings
     db: Database
     identities: IdentityCache = field(init=False)
+    broker: BrokerService = field(init=False)
     started_monotonic: float = field(default_factory=time.monotonic)
     last_idempotency_sweep: float = 0.0
 
     def __post_init__(self) -> None:
+        from zslab.hub.broker_service import BrokerService
+
         self.identities = IdentityCache(self.settings.auth_cache_s)
+        self.broker = BrokerService(self)
 
     def load_identity(self, token_hash: str) -> Identity:
         """Authenticate against the database and remember the result."""
