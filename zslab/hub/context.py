@@ -289,15 +289,22 @@ class Context:
                 )
                 self.hub.sweep_idempotency_records(self.session)
             self.commit()
-        except Conflict:
+        except (Conflict, IntegrityError) as exc:
             # A concurrent request with the same key may have won the race (its object makes
-            # ours a duplicate, or its record collides with ours): answer as it did.
+            # ours a duplicate, or its record collides with ours): answer as it did. An
+            # IntegrityError lands here when an autoflush hit the duplicate before commit().
             if key:
                 self.session.rollback()
                 self._audit_pending = False
                 self._after_commit.clear()
                 if replay := self._replay(key, fingerprint):
                     return replay
+            if isinstance(exc, IntegrityError):
+                self.session.rollback()
+                raise Conflict(
+                    "This change conflicts with another one made at the same time.",
+                    fix="Fetch the current state and retry.",
+                ) from exc
             raise
         headers = {"Location": location} if location else {}
         return JSONResponse(payload, status_code=201, headers=headers)
