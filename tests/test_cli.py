@@ -244,7 +244,7 @@ def test_every_listing_offers_json() -> None:
     listings = [
         (name, p)
         for name, p in _commands(build_parser())
-        if name.split()[-1] in {"list", "members", "status"}
+        if name.split()[-1] in {"list", "ls", "members", "status"}
     ]
     assert len(listings) >= 8
     missing = [

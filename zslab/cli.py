@@ -513,6 +513,252 @@ def cmd_inventory_show(args: argparse.Namespace) -> int:
     return 0
 
 
+LEASE_COLUMNS = ("id", "spec", "state", "priority", "expires_at", "reason")
+POOL_COLUMNS = ("site", "pool", "model", "free_devices", "devices", "free_units")
+
+
+def _lease_row(lease: Any) -> Any:
+    return lease.data if hasattr(lease, "data") else lease
+
+
+def cmd_pools(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        pools = lab.pools()
+    if args.json:
+        _print_json(pools)
+        return 0
+    _print_table(pools, POOL_COLUMNS)
+    for pool in pools:
+        detail = pool.profiles or pool.shares
+        if detail:
+            offer = ", ".join(f"{k}×{v}" for k, v in detail.items() if v)
+            print(f"  {pool.pool}: {offer or 'nothing free'}")
+    return 0
+
+
+def cmd_slices_request(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    deadline = datetime.fromisoformat(args.deadline) if args.deadline else None
+    with _lab(args) as lab:
+        lease = lab.request(
+            args.spec,
+            hours=args.hours,
+            priority=args.priority,
+            project=args.project,
+            max_wait=args.max_wait,
+            flexible=args.flexible,
+            deadline=deadline,
+            wait=args.wait if args.wait else False,
+        )
+    if args.json:
+        _print_json(lease.data)
+        return 0
+    data = lease.data
+    if data.state in {"granted", "active"} and data.placement:
+        where = data.placement
+        print(
+            f"{data.id}: {data.spec} granted on {where['node']} ({where['site']}/"
+            f"{where['pool']}) until {_cell(data.expires_at)}"
+        )
+    elif data.queue is not None:
+        eta = _cell(data.queue.expected_start) if data.queue.expected_start else "unknown"
+        print(
+            f"{data.id}: queued at position {data.queue.position}, expected start {eta} "
+            f"({data.queue.reason})"
+        )
+    else:
+        print(f"{data.id}: {data.state} ({data.reason})")
+    return 0
+
+
+def cmd_slices_ls(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        leases = [
+            _lease_row(x)
+            for x in lab.leases(
+                state=args.state or (None if args.all else "live"),
+                project=args.project,
+                mine=args.mine,
+                limit=args.limit,
+            )
+        ]
+    return _show(args, leases, LEASE_COLUMNS)
+
+
+def cmd_slices_show(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        lease = lab.lease(args.lease_id)
+        if args.json:
+            _print_json(lease.data)
+            return 0
+        _print_table([lease.data], LEASE_COLUMNS)
+        for event in lease.events():
+            print(f"  {_cell(event.at)}  {event.type:<18} {event.reason}")
+    return 0
+
+
+def cmd_slices_release(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        lease = lab.lease(args.lease_id).release()
+    return _show(args, lease.data, LEASE_COLUMNS)
+
+
+def cmd_slices_renew(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        lease = lab.lease(args.lease_id).renew(args.hours)
+    return _show(args, lease.data, LEASE_COLUMNS)
+
+
+def cmd_slices_estimate(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        estimate = lab.estimate(args.spec, hours=args.hours, priority=args.priority)
+    if args.json:
+        _print_json(estimate)
+        return 0
+    label = " (example tariff)" if estimate.tariff_is_example else ""
+    print(
+        f"{estimate.spec} for {estimate.hours:g} h: {estimate.energy_kwh:.2f} kWh, "
+        f"{estimate.cost:.2f} {estimate.currency}, subsidy {estimate.subsidy:.2f}, net "
+        f"{estimate.net_cost:.2f}{label}; "
+        f"{'fits now' if estimate.grantable_now else 'would queue'}"
+    )
+    if estimate.cheapest_start:
+        print(
+            f"  starting at {_cell(estimate.cheapest_start)} would save "
+            f"{estimate.cheapest_saving:.2f} {estimate.currency}"
+        )
+    return 0
+
+
+USAGE_COLUMNS = (
+    "key",
+    "leases",
+    "slice_hours",
+    "energy_kwh",
+    "cost",
+    "net_cost",
+    "co2_kg",
+    "domestic_share",
+)
+
+
+def cmd_usage(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    since = datetime.fromisoformat(args.since) if args.since else None
+    until = datetime.fromisoformat(args.until) if args.until else None
+    with _lab(args) as lab:
+        if args.csv:
+            print(lab.usage_csv(group_by=args.by, since=since, until=until), end="")
+            return 0
+        rows = lab.usage(group_by=args.by, since=since, until=until)
+    return _show(args, rows, USAGE_COLUMNS)
+
+
+RESERVATION_COLUMNS = (
+    "id",
+    "project_id",
+    "spec",
+    "count",
+    "start_at",
+    "end_at",
+    "state",
+    "held",
+    "in_use",
+)
+
+
+def cmd_reservations_add(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    with _lab(args) as lab:
+        reservation = lab.reservations.add(
+            args.project,
+            args.spec,
+            args.count,
+            start=datetime.fromisoformat(args.start),
+            end=datetime.fromisoformat(args.end),
+            note=args.note,
+        )
+    return _show(args, reservation, RESERVATION_COLUMNS)
+
+
+def cmd_reservations_ls(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.reservations.list(), RESERVATION_COLUMNS)
+
+
+def cmd_reservations_cancel(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        return _show(args, lab.reservations.cancel(args.reservation_id), RESERVATION_COLUMNS)
+
+
+def cmd_quota_show(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        policy = lab.policies.get(args.project)
+    return _show(
+        args,
+        policy,
+        (
+            "project_id",
+            "quota_units",
+            "used_units",
+            "ttl_default_h",
+            "ttl_max_h",
+            "idle_limit_min",
+            "weight",
+            "cohort",
+        ),
+    )
+
+
+def cmd_quota_set(args: argparse.Namespace) -> int:
+    fields = {
+        k: v
+        for k, v in {
+            "quota_units": args.units,
+            "ttl_default_h": args.ttl_default,
+            "ttl_max_h": args.ttl_max,
+            "idle_limit_min": args.idle_limit,
+            "weight": args.weight,
+            "cohort": args.cohort,
+        }.items()
+        if v is not None
+    }
+    with _lab(args) as lab:
+        policy = lab.policies.set(args.project, **fields)
+    return _show(
+        args,
+        policy,
+        (
+            "project_id",
+            "quota_units",
+            "used_units",
+            "ttl_default_h",
+            "ttl_max_h",
+            "idle_limit_min",
+            "weight",
+            "cohort",
+        ),
+    )
+
+
+def cmd_inventory_load(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        result = lab.load_inventory(Path(args.file).read_text(encoding="utf-8"))
+    print(f"Loaded {result.name}: {result.nodes} nodes, {result.devices} accelerators.")
+    return 0
+
+
+def cmd_node_drain(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        result = lab.drain(args.node, drained=not args.undo, reason=args.reason)
+    state = "drained" if result["drained"] else "accepting placements again"
+    print(f"{result['node']} {state}; {result['live_leases']} lease(s) still running there.")
+    return 0
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     print(f"zslab {__version__}")
     return 0
@@ -643,9 +889,105 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p = verb(slice_, "parse", cmd_slice_parse, "check a request such as h100:3g.40gb", [listing])
     p.add_argument("spec", help="e.g. 'a100-80gb:1g.10gb x4 site=pudong'")
+
+    verb(nouns, "pools", cmd_pools, "free capacity per pool, profile and share", [client, listing])
+    slices = nouns.add_parser("slices", help="your leases of accelerator slices").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(slices, "request", cmd_slices_request, "ask for a slice", [client, listing])
+    p.add_argument("spec", help="e.g. h100:3g.40gb, gpu:0.5, 'a100-80gb:1g.10gb x4'")
+    p.add_argument("--hours", type=float, default=None)
+    p.add_argument("--priority", choices=["interactive", "batch"], default="interactive")
+    p.add_argument("--project", help="org/slug or id (default: your project)")
+    p.add_argument("--max-wait", type=float, default=None, help="seconds to wait in the queue")
+    p.add_argument("--flexible", action="store_true", help="batch: start when cheapest")
+    p.add_argument("--deadline", help="flexible batch: ISO time to finish by")
+    p.add_argument(
+        "--wait",
+        type=float,
+        nargs="?",
+        const=3600.0,
+        default=None,
+        help="block until granted (seconds)",
+    )
+    p = verb(slices, "ls", cmd_slices_ls, "live leases (--all for every state)", [client, listing])
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--state")
+    p.add_argument("--project")
+    p.add_argument("--mine", action="store_true")
+    p.add_argument("--limit", type=int, default=100)
+    p = verb(slices, "show", cmd_slices_show, "a lease and its events", [client, listing])
+    p.add_argument("lease_id")
+    p = verb(slices, "release", cmd_slices_release, "give a slice back", [client, listing])
+    p.add_argument("lease_id")
+    p = verb(slices, "renew", cmd_slices_renew, "extend a lease", [client, listing])
+    p.add_argument("lease_id")
+    p.add_argument("--hours", type=float, required=True)
+    p = verb(
+        slices,
+        "estimate",
+        cmd_slices_estimate,
+        "cost and availability before asking",
+        [client, listing],
+    )
+    p.add_argument("spec")
+    p.add_argument("--hours", type=float, default=1.0)
+    p.add_argument("--priority", choices=["interactive", "batch"], default="interactive")
+
+    p = verb(nouns, "usage", cmd_usage, "slice-hours, energy, cost and CO2", [client, listing])
+    p.add_argument("--by", choices=["project", "user", "org", "model", "pool"], default="project")
+    p.add_argument("--since", help="ISO time")
+    p.add_argument("--until", help="ISO time")
+    p.add_argument("--csv", action="store_true", help="print CSV")
+
+    reservations = nouns.add_parser("reservations", help="slices held for a class").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(
+        reservations,
+        "add",
+        cmd_reservations_add,
+        "reserve slices for a project's window",
+        [client, listing],
+    )
+    p.add_argument("project")
+    p.add_argument("spec")
+    p.add_argument("count", type=int)
+    p.add_argument("--start", required=True, help="ISO time")
+    p.add_argument("--end", required=True, help="ISO time")
+    p.add_argument("--note", default="")
+    verb(reservations, "ls", cmd_reservations_ls, "reservations you can see", [client, listing])
+    p = verb(reservations, "cancel", cmd_reservations_cancel, "cancel one", [client, listing])
+    p.add_argument("reservation_id")
+
+    quota = nouns.add_parser("quota", help="project quotas and lease limits").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(quota, "show", cmd_quota_show, "a project's quota and use", [client, listing])
+    p.add_argument("project")
+    p = verb(quota, "set", cmd_quota_set, "change a project's quota or limits", [client, listing])
+    p.add_argument("project")
+    p.add_argument("--units", type=float, help="quota in GPU units")
+    p.add_argument("--ttl-default", type=float)
+    p.add_argument("--ttl-max", type=float)
+    p.add_argument("--idle-limit", type=float, help="minutes")
+    p.add_argument("--weight", type=float)
+    p.add_argument("--cohort")
+
+    node = nouns.add_parser("node", help="inventory nodes (admins)").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(node, "drain", cmd_node_drain, "stop new placements on a node", [client])
+    p.add_argument("node")
+    p.add_argument("--undo", action="store_true", help="accept placements again")
+    p.add_argument("--reason", default="")
     inventory = nouns.add_parser("inventory", help="hardware inventories").add_subparsers(
         dest="verb", metavar="<verb>", required=True
     )
+    p = verb(
+        inventory, "load", cmd_inventory_load, "replace the hub's inventory (admins)", [client]
+    )
+    p.add_argument("file", help="inventory YAML")
     p = verb(inventory, "show", cmd_inventory_show, "devices per site, pool and model", [listing])
     source = p.add_mutually_exclusive_group()
     source.add_argument("--file", help="a YAML inventory (default: the Shanghai example)")
@@ -716,6 +1058,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `zslab pools | head`: the reader left; that is fine
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
