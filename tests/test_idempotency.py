@@ -62,7 +62,9 @@ def test_concurrent_requests_with_one_key_create_one_object(hub: HubHandle, admi
 
     with ThreadPoolExecutor(12) as pool:
         responses = list(pool.map(post, range(12)))
-    assert {r.status_code for r in responses} == {201}, [r.text for r in responses if r.status_code != 201]
+    assert {r.status_code for r in responses} == {201}, [
+        r.text for r in responses if r.status_code != 201
+    ]
     assert len({r.json()["id"] for r in responses}) == 1
     assert _count_orgs(admin) == 1
 

@@ -92,7 +92,7 @@ class Command:
     future: asyncio.Future[Any] | None = None
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: kept in a set
 class Subscriber:
     queue: asyncio.Queue[dict[str, Any] | None]
     projects: set[str] | None  # None: everything (admins)
