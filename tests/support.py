@@ -14,6 +14,7 @@ from zslab.client import Lab
 from zslab.config import Settings
 from zslab.hub.app import create_app, open_database
 from zslab.hub.bootstrap import ensure_admin
+from zslab.hub.context import HubState
 from zslab.hub.db.engine import Database
 from zslab.hub.server import bind_socket, make_server
 
@@ -33,6 +34,13 @@ class HubHandle:
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token or self.admin_token}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    @property
+    def state(self) -> HubState:
+        """The running hub's state (its database, broker service, settings)."""
+        app = self._server.config.app  # type: ignore[attr-defined]
+        hub: HubState = app.state.hub
+        return hub
 
     def stop(self) -> None:
         self._server.should_exit = True  # type: ignore[attr-defined]

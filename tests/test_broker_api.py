@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import zslab
-from tests.broker_support import write_inventory
+from tests.hub_broker_support import write_inventory
 from tests.support import HubHandle, member_lab, start_hub
 from zslab.client import Lab
 from zslab.config import Settings

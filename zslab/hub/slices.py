@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from zslab.compute.broker import ENDED, Broker, Lease
@@ -20,6 +21,7 @@ from zslab.hub import accounts
 from zslab.hub.broker_service import BrokerService, from_ts, lease_from_row, meter_lease
 from zslab.hub.context import Context
 from zslab.hub.db.orm import (
+    AuditEvent,
     LeaseRow,
     Organization,
     OrgMember,
@@ -162,7 +164,19 @@ def _project_name(session: Session, project_id: str) -> str:
 
 
 def _create_personal(session: Session, user_id: str) -> tuple[str, str]:
-    """``personal/<user name>``: where a user's requests go when they belong to no project."""
+    """``personal/<user name>``: where a user's requests go when they belong to no project.
+
+    Concurrent first requests may race to create it; a loser finds the winner's.
+    """
+    for _ in range(3):
+        try:
+            return _create_personal_once(session, user_id)
+        except IntegrityError:
+            session.rollback()
+    return _create_personal_once(session, user_id)
+
+
+def _create_personal_once(session: Session, user_id: str) -> tuple[str, str]:
     user = session.get_one(User, user_id)
     org = session.scalars(select(Organization).where(Organization.slug == PERSONAL_ORG)).first()
     if org is None:
@@ -184,6 +198,22 @@ def _create_personal(session: Session, user_id: str) -> tuple[str, str]:
         session.add(project)
         session.flush()
         session.add(ProjectMember(project_id=project.id, user_id=user.id, role="maintainer"))
+        session.add(
+            AuditEvent(
+                at=utcnow(),
+                actor_id=user.id,
+                actor_name=user.name,
+                action="project.create",
+                object_type="project",
+                object_id=project.id,
+                method="SYSTEM",
+                path="-",
+                status=201,
+                outcome="success",
+                request_id="personal-project",
+                detail="personal project for requests that name none",
+            )
+        )
     session.commit()
     return project.id, org.id
 
