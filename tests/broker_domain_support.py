@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zslab.compute.broker import Broker, Event, Lease
+from zslab.compute.broker import Broker, Event, Lease, Priority
 
 T0 = 1_700_000_000.0  # a fixed, non-zero clock (seconds since the epoch)
 HOUR = 3600.0
@@ -16,7 +16,7 @@ def lease(
     *,
     project: str = "p",
     hours: float = 1.0,
-    priority: str = "interactive",
+    priority: Priority = "interactive",
     **fields: Any,
 ) -> Lease:
     """A fresh request for ``spec`` by user ``u`` of ``project``."""
@@ -26,7 +26,7 @@ def lease(
         project_id=project,
         spec=spec,
         hours=hours,
-        priority=priority,  # type: ignore[arg-type]
+        priority=priority,
         **fields,
     )
 
