@@ -1,9 +1,7 @@
 """The slice broker in memory: leases, the queue, quotas, preemption, reservations, tariffs.
 
 No hub, no database: each test builds a :class:`~zslab.compute.broker.Broker` over a tiny
-hand-built inventory and drives the clock itself (``now`` passed to every command). Tests
-marked ``xfail(strict=True)`` pin down bugs found while writing this suite; each reason says
-what goes wrong.
+hand-built inventory and drives the clock itself (``now`` passed to every command).
 """
 
 from __future__ import annotations
@@ -227,12 +225,6 @@ def test_utilization_above_the_threshold_resets_idleness() -> None:
     assert broker.leases["a"].idle_since == T0 + 360
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tick() computes the last sign of life as `last_heartbeat_at or granted_at or now`, "
-    "so a lease granted at now=0.0 (a falsy float) counts as just seen and never misses a "
-    "heartbeat; `idle_since or now` has the same flaw",
-)
 def test_a_lease_granted_at_time_zero_still_needs_heartbeats() -> None:
     broker = Broker(ONE_H100, settings=BrokerSettings(heartbeat_s=30, missed_heartbeats=3))
     broker.submit(lease("a"), 0.0)
@@ -306,12 +298,6 @@ def test_a_long_request_does_not_backfill_past_a_blocked_head() -> None:
     assert broker.cluster.used_milli == 1000  # the free GPU is kept for the head
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a head blocked only by its project's quota still sets the backfill shadow "
-    "(_schedule computes _shadow_time from capacity alone), so other projects' requests that "
-    "fit idle GPUs and their own quota wait until the head's project frees quota",
-)
 def test_a_quota_blocked_head_does_not_hold_back_other_projects() -> None:
     broker = Broker(THREE_H100)
     broker.set_project(ProjectPolicy("p", quota_units=1.0))
@@ -375,12 +361,6 @@ def test_a_project_at_quota_waits_when_its_cohort_has_no_idle_quota() -> None:
     assert broker.cluster.used_milli == 2000  # capacity was not the reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_quota counts each cohort member's idle quota as max(0, quota - used), ignoring "
-    "what other members already borrowed, so one idle unit is lent to every borrower: three "
-    "projects with 1 unit each end up using 4",
-)
 def test_idle_cohort_quota_is_lent_only_once() -> None:
     broker = Broker(inventory(*(node(f"h{i}", "h100-80gb", 1) for i in range(4))))
     for name in ("A", "B", "C"):
@@ -482,12 +462,6 @@ def test_a_notice_is_not_repeated_on_every_tick() -> None:
     assert "preemption_notice" not in kinds(events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_preempt_for notices candidates in order until the request fits, keeping every "
-    "one released on the way, so a batch slice whose GPU also runs interactive work (and can "
-    "never make room) is preempted along with the lease that does",
-)
 def test_preemption_notices_only_leases_whose_end_makes_room() -> None:
     broker = Broker(
         inventory(node("h1", "h100-80gb", 1, pool="a"), node("h2", "h100-80gb", 1, pool="b"))
@@ -501,6 +475,90 @@ def test_preemption_notices_only_leases_whose_end_makes_room() -> None:
     events = broker.submit(lease("i", "h100:1", project="y"), T0 + 10)
 
     assert [e.lease_id for e in events if e.type == "preemption_notice"] == ["whole"]
+
+
+def test_preemption_notices_are_withdrawn_when_the_request_is_cancelled() -> None:
+    broker = Broker(ONE_H100)
+    broker.submit(lease("b", project="x", priority="batch", hours=4), T0)
+    broker.submit(lease("i", project="y"), T0 + 10)
+    assert broker.leases["b"].preempt_at is not None
+
+    events = broker.release("i", T0 + 20)
+
+    assert [(e.lease_id, e.type) for e in events] == [
+        ("i", "released"),
+        ("b", "preemption_withdrawn"),
+    ]
+    assert broker.leases["b"].preempt_at is None
+    advance(broker, T0 + 20 + 2 * GRACE)
+    assert broker.leases["b"].live
+
+
+def test_preemption_notices_are_withdrawn_when_the_request_is_granted_elsewhere() -> None:
+    broker = Broker(TWO_H100)
+    broker.submit(lease("b", project="x", priority="batch", hours=4), T0)
+    broker.submit(lease("other", project="z", hours=4), T0 + 1)
+    broker.submit(lease("i", project="y"), T0 + 10)
+    assert broker.leases["b"].preempt_for == "i"
+
+    events = broker.release("other", T0 + 20)
+
+    assert ("i", "granted") in [(e.lease_id, e.type) for e in events]
+    assert ("b", "preemption_withdrawn") in [(e.lease_id, e.type) for e in events]
+    assert broker.leases["b"].live and broker.leases["b"].preempt_at is None
+
+
+def test_a_request_beyond_its_own_quota_does_not_preempt() -> None:
+    broker = Broker(TWO_H100)
+    broker.set_project(ProjectPolicy("y", quota_units=1.0))
+    broker.submit(lease("mine", "h100:4g.40gb", project="y", hours=4), T0)  # 0.5 units
+    broker.submit(lease("b", project="x", priority="batch", hours=4), T0 + 1)
+    broker.submit(lease("fill", "h100:3g.40gb", project="z", hours=4), T0 + 2)
+
+    # a whole GPU more would make 1.5 units, over y's quota of 1.0: it must not push out b
+    events = broker.submit(lease("whole", "h100:1", project="y"), T0 + 10)
+
+    assert "preemption_notice" not in kinds(events)
+    assert broker.leases["b"].preempt_at is None
+
+
+def test_a_request_within_its_own_quota_does_preempt() -> None:
+    broker = Broker(TWO_H100)
+    broker.set_project(ProjectPolicy("y", quota_units=1.5))
+    broker.submit(lease("mine", "h100:4g.40gb", project="y", hours=4), T0)
+    broker.submit(lease("b", project="x", priority="batch", hours=4), T0 + 1)
+    broker.submit(lease("fill", "h100:3g.40gb", project="z", hours=4), T0 + 2)
+
+    events = broker.submit(lease("whole", "h100:1", project="y"), T0 + 10)
+
+    assert [e.lease_id for e in events if e.type == "preemption_notice"] == ["b"]
+
+
+def test_a_lease_id_cannot_be_submitted_twice() -> None:
+    broker = Broker(TWO_H100)
+    broker.submit(lease("a"), T0)
+
+    with pytest.raises(ValueError, match="already exists"):
+        broker.submit(lease("a"), T0 + 1)
+
+    assert broker.cluster.used_milli == 1000
+
+
+def test_queue_estimates_leave_the_cluster_as_they_found_it() -> None:
+    broker = Broker(TWO_H100)
+    broker.submit(lease("a", hours=2), T0)
+    broker.submit(lease("b", hours=3), T0)
+    for i in range(4):
+        broker.submit(lease(f"q{i}", project=f"p{i}"), T0 + 1 + i)
+    before = snapshot(broker.cluster), broker.cluster.version
+
+    estimates = broker.queue_estimates(T0 + 10)
+
+    assert (snapshot(broker.cluster), broker.cluster.version) == before
+    check_cluster(broker.cluster)
+    # q0 follows a (2 h); q1 follows b (3 h) and q2 follows q0 (3 h); q3 follows q1 or q2
+    starts = [estimates[f"q{i}"]["expected_start"] for i in range(4)]
+    assert starts == [T0 + 2 * HOUR, T0 + 3 * HOUR, T0 + 3 * HOUR, T0 + 4 * HOUR]
 
 
 # --- reservations ----------------------------------------------------------------------------
@@ -595,12 +653,6 @@ def test_a_lent_hold_is_reclaimed_with_notice_when_a_member_needs_it() -> None:
     assert broker.leases["x"].live
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_reservations counts a hold lent to batch work as missing (count - in_use - "
-    "len(holds)), finds no room for a new one and reclaims the lent lease at the next tick, "
-    "though no member asked for it",
-)
 def test_a_lent_hold_is_not_reclaimed_while_no_member_needs_it() -> None:
     broker = Broker(TWO_H100)
     broker.add_reservation(class_reservation(count=1), T0)
@@ -613,11 +665,6 @@ def test_a_lent_hold_is_not_reclaimed_while_no_member_needs_it() -> None:
     assert "preemption_notice" not in kinds(events)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_reclaim_for_reservation gives notice to one more victim on every tick until the "
-    "first victim's grace ends, so a one-slice reservation preempts a lease per tick",
-)
 def test_reclaiming_for_a_reservation_notices_one_lease_per_missing_hold() -> None:
     broker = Broker(TWO_H100)
     broker.submit(lease("b1", project="x", priority="batch", hours=8), T0)
@@ -631,11 +678,6 @@ def test_reclaiming_for_a_reservation_notices_one_lease_per_missing_hold() -> No
     assert len(noticed) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_reclaim_for_reservation picks the newest batch lease anywhere, even on a node "
-    "that cannot hold the reserved slice (a T4 lease for an H100 reservation)",
-)
 def test_reclaiming_for_a_reservation_spares_leases_that_cannot_make_room() -> None:
     broker = Broker(H100_AND_T4)
     broker.submit(lease("on-h100", project="x", priority="batch", hours=8), T0)
@@ -648,12 +690,6 @@ def test_reclaiming_for_a_reservation_spares_leases_that_cannot_make_room() -> N
     assert broker.leases["on-h100"].preempt_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a member request queued (by quota) before the window is marked tried at the "
-    "current capacity epoch; placing holds does not bump the epoch, so _schedule never "
-    "retries it and it never gets the hold an identical new request gets at once",
-)
 def test_a_member_queued_before_the_window_gets_a_hold_when_it_opens() -> None:
     broker = Broker(THREE_H100)
     broker.set_project(ProjectPolicy("class", quota_units=1.0))
@@ -663,7 +699,9 @@ def test_a_member_queued_before_the_window_gets_a_hold_when_it_opens() -> None:
 
     events = advance(broker, T0 + HOUR) + advance(broker, T0 + HOUR + 60)
 
-    assert kinds(events, "m") == ["granted"]
+    assert kinds(events, "m")[0] == "granted"
+    assert broker.leases["m"].live
+    assert broker.leases["m"].reservation_id == "r"
 
 
 def test_holds_are_released_at_the_window_end() -> None:
@@ -777,8 +815,10 @@ def test_expected_starts_follow_the_expiries_that_free_room() -> None:
 
     estimates = broker.queue_estimates(T0 + 3)
 
+    # x takes the GPU "soon" frees at 1 h and holds it for its own hour; y gets it next, at
+    # 2 h, before "late" ends at 3 h.
     assert estimates["x"]["expected_start"] == T0 + HOUR
-    assert estimates["y"]["expected_start"] == T0 + 3 * HOUR
+    assert estimates["y"]["expected_start"] == T0 + 2 * HOUR
 
 
 def test_pools_report_free_capacity_that_drops_on_grant_and_recovers_on_release() -> None:
@@ -820,13 +860,6 @@ def test_undraining_a_node_lets_the_queue_in() -> None:
     assert placed is not None and placed.node_name == "h1"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the trial releases in _expected_start (also _preempt_for, queue_estimates) put "
-    "victims back with Cluster.place, which refuses a drained node: once a node with a live "
-    "lease is drained, a request that must queue raises ValueError and leaves that lease's "
-    "slice released in the cluster (used_milli 1000 with two whole GPUs live)",
-)
 def test_draining_a_busy_node_does_not_break_queueing() -> None:
     broker = Broker(TWO_H100)
     broker.submit(lease("a", hours=1), T0)
@@ -899,12 +932,6 @@ def test_restore_keeps_the_queue() -> None:
     assert all(restored.leases[i].state == "queued" for i in restored.queue)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore re-places live leases with Cluster.place, which refuses drained nodes; the "
-    "hub's BrokerService.load marks drained nodes before restore, so a hub with a busy "
-    "drained node cannot reload (ValueError)",
-)
 def test_restore_over_a_drained_node_keeps_its_leases() -> None:
     broker = busy_broker()
     restored = Broker(MIXED)
@@ -913,6 +940,21 @@ def test_restore_over_a_drained_node_keeps_its_leases() -> None:
     restored.restore([copy.deepcopy(v) for v in broker.leases.values()], now=T0 + 20)
 
     assert restored.cluster.used_milli == broker.cluster.used_milli
+
+
+def test_restore_remembers_what_a_notice_makes_room_for() -> None:
+    broker = Broker(ONE_H100)
+    broker.submit(lease("b", project="x", priority="batch", hours=4), T0)
+    broker.submit(lease("i", project="y"), T0 + 10)
+    saved = [copy.deepcopy(v) for v in broker.leases.values()]
+    for row in saved:  # the database keeps the reason, not the target
+        row.preempt_for = None
+    restored = Broker(ONE_H100)
+
+    restored.restore(saved, now=T0 + 20)
+    events = restored.release("i", T0 + 30)
+
+    assert ("b", "preemption_withdrawn") in [(e.lease_id, e.type) for e in events]
 
 
 # --- the property test -----------------------------------------------------------------------

@@ -592,7 +592,8 @@ class Lease:
             print(lease.placement["node"])
 
     A preemption notice arrives with a heartbeat: ``on_preemption(lease)`` is called (set it to
-    checkpoint) and ``preempt_at`` says when the slice goes.
+    checkpoint) and ``preempt_at`` says when the slice goes. A notice is withdrawn (``preempt_at``
+    back to None) when the request it made room for is cancelled or placed elsewhere.
     """
 
     def __init__(self, lab: Lab, data: LeaseRead) -> None:
@@ -643,6 +644,10 @@ class Lease:
             self.refresh()
             if self.on_preemption is not None:
                 self.on_preemption(self)
+        elif beat.preempt_at is None and self._noticed:  # the notice was withdrawn
+            self._noticed = False
+            log.info("lease %s is no longer being preempted", self.id)
+            self.refresh()
         return beat
 
     def wait(self, timeout: float | None = None, *, poll: float = 1.0) -> Lease:

@@ -27,8 +27,11 @@ failed``:
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -39,7 +42,14 @@ from zslab.compute.frag import Workload
 from zslab.compute.inventory import Inventory
 from zslab.compute.mig import COMPUTE_SLICES, MEMORY_SLICES
 from zslab.compute.placement import Policy, make_policy
-from zslab.compute.request import MigSize, ShareSize, SliceRequest, WholeSize, parse_request
+from zslab.compute.request import (
+    MemorySize,
+    MigSize,
+    ShareSize,
+    SliceRequest,
+    WholeSize,
+    parse_request,
+)
 
 __all__ = [
     "ENDED",
@@ -54,6 +64,7 @@ __all__ = [
     "device_share",
     "parts_from_data",
     "placement_data",
+    "preempt_target",
     "quota_units",
 ]
 
@@ -134,10 +145,12 @@ class Lease:
     deadline: float | None = None
     not_before: float | None = None
     preempt_at: float | None = None
+    preempt_for: str | None = None  # the lease or reservation its preemption makes room for
     reason: str = ""
     utilization: float | None = None
     idle_since: float | None = None
     tried_epoch: int = -1  # capacity epoch of its last failed attempt (skip until it changes)
+    blocked: Literal["", "capacity", "quota"] = ""  # why its last attempt failed
     _request: SliceRequest | None = field(default=None, repr=False)
 
     @property
@@ -238,6 +251,15 @@ class Broker:
 
     def set_project(self, policy: ProjectPolicy) -> None:
         self.projects[policy.project_id] = policy
+        self.epoch += 1  # a larger quota may let queued work in
+
+    def set_org_quota(self, org_id: str, quota_units: float | None) -> None:
+        """Cap (or, with None, uncap) the GPU units all of an organization's projects use."""
+        if quota_units is None:
+            self.org_quotas.pop(org_id, None)
+        else:
+            self.org_quotas[org_id] = quota_units
+        self.epoch += 1
 
     def project(self, project_id: str) -> ProjectPolicy:
         return self.projects.get(project_id) or ProjectPolicy(project_id)
@@ -254,6 +276,8 @@ class Broker:
 
     def submit(self, lease: Lease, now: float) -> list[Event]:
         """A new request: granted at once when possible, else queued (or deferred)."""
+        if lease.id in self.leases:
+            raise ValueError(f"lease {lease.id} already exists")
         request = lease.request  # parses; raises InvalidInput on a bad spec
         policy = self.project(lease.project_id)
         if lease.hours <= 0 or lease.hours > policy.ttl_max_h:
@@ -285,8 +309,7 @@ class Broker:
         if lease.state in ENDED:
             return []
         if lease.state == "queued":
-            self.queue.remove(lease.id)
-            return [self._end(lease, "released", now, "cancelled before it was granted")]
+            return self._end_queued(lease, "released", now, "cancelled before it was granted")
         events = [self._end(lease, "released", now, reason)]
         return events + self._schedule(now)
 
@@ -316,7 +339,7 @@ class Broker:
         if utilization is not None:
             lease.utilization = utilization
             if utilization < self.settings.idle_threshold:
-                lease.idle_since = lease.idle_since or now
+                lease.idle_since = _first(lease.idle_since, now)
             else:
                 lease.idle_since = None
         if lease.state == "granted":
@@ -357,7 +380,7 @@ class Broker:
         for lease in list(self.leases.values()):
             if lease.live:
                 policy = self.project(lease.project_id)
-                seen = lease.last_heartbeat_at or lease.granted_at or now
+                seen = _first(lease.last_heartbeat_at, lease.granted_at, now)
                 if lease.preempt_at is not None and lease.preempt_at <= now:
                     events.append(self._end(lease, "preempted", now, lease.reason))
                 elif lease.expires_at is not None and lease.expires_at <= now:
@@ -389,10 +412,9 @@ class Broker:
                 and lease.max_wait_s is not None
                 and now - lease.created_at > lease.max_wait_s
             ):
-                self.queue.remove(lease.id)
                 waited = now - lease.created_at
                 reason = f"waited {waited:.0f} s, more than max_wait {lease.max_wait_s:.0f} s"
-                events.append(self._end(lease, "failed", now, reason))
+                events += self._end_queued(lease, "failed", now, reason)
         events += self._reservations(now)
         events += self._schedule(now)
         return events
@@ -414,7 +436,7 @@ class Broker:
 
     def _schedule(self, now: float) -> list[Event]:
         events: list[Event] = []
-        shadow: float | None = None  # when the blocked head is expected to start
+        shadow: float | None = None  # when the first capacity-blocked lease is expected to start
         for lease in self._ordered_queue(now):
             if lease.not_before is not None and lease.not_before > now:
                 continue
@@ -427,9 +449,11 @@ class Broker:
                 continue
             if fresh:
                 lease.tried_epoch = self.epoch
-                if shadow is None:
-                    events += self._preempt_for(lease, now)
+            if lease.blocked != "capacity":
+                continue  # waiting for its own quota: nobody else waits behind it
             if shadow is None:
+                if fresh:
+                    events += self._preempt_for(lease, now)
                 shadow = self._shadow_time(lease, now)
         return events
 
@@ -452,7 +476,7 @@ class Broker:
                 placement = self.cluster.place(request, hold.node, hold.parts)
             except ValueError:  # the member needs more host CPU/memory than the hold had
                 reservation.holds.append(
-                    self.cluster.place(reservation.request, hold.node, hold.parts)
+                    self.cluster.place(reservation.request, hold.node, hold.parts, restoring=True)
                 )
             else:
                 lease.reservation_id = reservation.id
@@ -465,6 +489,7 @@ class Broker:
             lent = self._lendable_hold(request)
         if decision is None and lent is None:
             lease.reason = "waiting for capacity"
+            lease.blocked = "capacity"
             return []
         if lent is not None:
             hold = lent.holds.pop()
@@ -479,7 +504,10 @@ class Broker:
         if verdict is None:
             self.cluster.release(placement)
             if lent is not None:
-                lent.holds.append(self.cluster.place(lent.request, hold.node, hold.parts))
+                lent.holds.append(
+                    self.cluster.place(lent.request, hold.node, hold.parts, restoring=True)
+                )
+            lease.blocked = "quota"
             return []
         if lent is not None:
             lease.lent_from = lent.id
@@ -493,7 +521,12 @@ class Broker:
         )
 
     def _quota(self, lease: Lease, units: float) -> str | None:
-        """'own', 'borrowed', or None (with lease.reason set) when quota forbids it now."""
+        """'own', 'borrowed', or None (with lease.reason set) when quota forbids it now.
+
+        A project over its own quota borrows from its cohort (the projects sharing its cohort
+        key that have quotas) only while the cohort as a whole stays within the sum of their
+        quotas, so each idle unit is lent once.
+        """
         if units > self.settings.max_units_per_lease:
             lease.reason = f"larger than {self.settings.max_units_per_lease:g} GPU units"
             return None
@@ -513,15 +546,14 @@ class Broker:
         used = self._project_units(lease.project_id)
         if policy.quota_units is None or used + units <= policy.quota_units + 1e-9:
             return "own"
-        excess = used + units - policy.quota_units
-        idle = sum(
-            max(0.0, (other.quota_units or 0.0) - self._project_units(other.project_id))
-            for other in self.projects.values()
-            if other.project_id != policy.project_id
-            and other.cohort_key == policy.cohort_key
-            and other.quota_units is not None
-        )
-        if idle + 1e-9 >= excess:
+        cohort = [
+            p
+            for p in self.projects.values()
+            if p.cohort_key == policy.cohort_key and p.quota_units is not None
+        ]
+        cohort_quota = sum(p.quota_units or 0.0 for p in cohort)
+        cohort_used = sum(self._project_units(p.project_id) for p in cohort)
+        if len(cohort) > 1 and cohort_used + units <= cohort_quota + 1e-9:
             return "borrowed"
         lease.reason = (
             f"project quota of {policy.quota_units:g} GPU units is in use ({used:g}) and its "
@@ -548,8 +580,9 @@ class Broker:
         lease.granted_at = now
         lease.expires_at = now + lease.hours * HOUR
         lease.last_heartbeat_at = now
+        lease.blocked = ""
         lease.reason = note or ("borrowing idle quota of its cohort" if borrowed else "")
-        return [
+        events = [
             self._event(
                 lease,
                 "granted",
@@ -563,6 +596,7 @@ class Broker:
                 },
             )
         ]
+        return events + self._withdraw_notices(lease.id, now, "was granted elsewhere")
 
     def _end(self, lease: Lease, state: LeaseState, now: float, reason: str) -> Event:
         placement = lease.placement if lease.live else None
@@ -575,17 +609,40 @@ class Broker:
         lease.ended_at = now
         lease.reason = reason
         lease.preempt_at = None
+        lease.preempt_for = None
         return self._event(lease, state, now, reason)
+
+    def _end_queued(self, lease: Lease, state: LeaseState, now: float, reason: str) -> list[Event]:
+        """End a lease that never got its slice; its preemption notices are withdrawn."""
+        self.queue.remove(lease.id)
+        event = self._end(lease, state, now, reason)
+        return [event, *self._withdraw_notices(lease.id, now, f"was {state}")]
+
+    def _withdraw_notices(self, target: str, now: float, why: str) -> list[Event]:
+        events = []
+        for victim in self.leases.values():
+            if victim.live and victim.preempt_at is not None and victim.preempt_for == target:
+                victim.preempt_at = None
+                victim.preempt_for = None
+                victim.reason = ""
+                events.append(
+                    self._event(
+                        victim,
+                        "preemption_withdrawn",
+                        now,
+                        f"keeps running: {target}, which it was to make room for, {why}",
+                    )
+                )
+        return events
 
     # --- preemption ----------------------------------------------------------------------------
 
-    def _may_preempt(self, lease: Lease, victim: Lease, now: float) -> bool:
+    def _may_preempt(self, lease: Lease, victim: Lease, now: float, within_quota: bool) -> bool:
         if not victim.live or victim.preempt_at is not None or victim.id == lease.id:
             return False
         member = self._reservation_for(lease, now)
         if victim.lent_from is not None and member is not None and victim.lent_from == member.id:
             return True
-        within_quota = self._quota_fits_own(lease)
         if (
             victim.borrowed
             and within_quota
@@ -598,39 +655,53 @@ class Broker:
         return victim.priority == "batch" and lease.priority == "interactive" and within_quota
 
     def _quota_fits_own(self, lease: Lease) -> bool:
+        """Whether ``lease`` would stay within its project's own quota (estimated units)."""
         policy = self.project(lease.project_id)
-        return policy.quota_units is None or self._project_units(lease.project_id) < (
-            policy.quota_units
-        )
+        if policy.quota_units is None:
+            return True
+        units = self._estimate_units(lease.request)
+        return self._project_units(lease.project_id) + units <= policy.quota_units + 1e-9
+
+    def _estimate_units(self, request: SliceRequest) -> float:
+        """GPU units ``request`` will count against quota, before it is placed (the smallest
+        any model in the inventory would charge)."""
+        size = request.size
+        if not request.needs_device:
+            return 0.0
+        if isinstance(size, WholeSize):
+            return float(size.devices)
+        if isinstance(size, ShareSize):
+            return size.milli / MILLI * request.count
+        costs = []
+        for name in {node.spec.model for node in self.cluster.nodes if node.spec.model}:
+            model = find_model(name)
+            if isinstance(size, MigSize) and model.mig is not None:
+                if size.profile in model.mig.names:
+                    costs.append(model.mig.get(size.profile).memory_slices / MEMORY_SLICES)
+            elif isinstance(size, MemorySize) and model.memory_mib >= size.min_mib:
+                costs.append(min(1.0, size.min_mib / model.memory_mib))
+        return (min(costs) if costs else 0.0) * request.count
 
     def _preempt_for(self, lease: Lease, now: float) -> list[Event]:
         """Give notice to the fewest preemptible leases whose end would let ``lease`` fit."""
-        noticed = [v for v in self.leases.values() if v.preempt_at is not None and v.live]
-        if any(v.reason.endswith(f"request {lease.id}") for v in noticed):
+        if any(v.live and v.preempt_for == lease.id for v in self.leases.values()):
             return []  # already waiting for its victims
+        within_quota = self._quota_fits_own(lease)
         candidates = sorted(
-            (v for v in self.leases.values() if self._may_preempt(lease, v, now)),
-            key=lambda v: (v.lent_from is None, not v.borrowed, -(v.granted_at or 0)),
+            (v for v in self.leases.values() if self._may_preempt(lease, v, now, within_quota)),
+            key=lambda v: (v.lent_from is None, not v.borrowed, -_first(v.granted_at, 0.0)),
         )
-        chosen: list[Lease] = []
-        released: list[tuple[Lease, Placement]] = []
-        fits = False
-        for victim in candidates:
-            assert victim.placement is not None
-            self.cluster.release(victim.placement)
-            released.append((victim, victim.placement))
-            chosen.append(victim)
-            if self.policy.decide(self.cluster, lease.request) is not None:
-                fits = True
-                break
-        for victim, placement in reversed(released):  # undo the trial
-            victim.placement = self.cluster.place(victim.request, placement.node, placement.parts)
-        if not fits:
+        if not candidates:
+            return []
+        with self._trial() as trial:
+            chosen = self._victims(trial, lease.request, candidates, slots=1)
+        if not chosen:
             return []
         events = []
         deadline = now + self.settings.preemption_grace_s
         for victim in chosen:
             victim.preempt_at = deadline
+            victim.preempt_for = lease.id
             victim.reason = f"preempted for {lease.priority} request {lease.id}"
             events.append(
                 self._event(
@@ -643,6 +714,50 @@ class Broker:
             )
         lease.reason = f"waiting for {len(chosen)} preempted lease(s) to stop"
         return events
+
+    def _victims(
+        self, trial: _Trial, request: SliceRequest, candidates: list[Lease], slots: int
+    ) -> list[Lease]:
+        """A small set of ``candidates`` whose end makes room for ``slots`` copies of
+        ``request``: for each slot, release candidates in order until it fits, then keep only
+        those it still needs. Slots that cannot be made are left out."""
+        pool = list(candidates)
+        chosen: list[Lease] = []
+        for _ in range(slots):
+            round_: list[Lease] = []
+            decision = self.policy.decide(self.cluster, request)
+            while decision is None and pool:
+                victim = pool.pop(0)
+                trial.release(victim)
+                round_.append(victim)
+                decision = self.policy.decide(self.cluster, request)
+            if decision is None:
+                for victim in round_:  # this slot cannot be made: spare them
+                    trial.restore(victim)
+                break
+            for victim in list(round_):  # prune the ones it does not need
+                trial.restore(victim)
+                if self.policy.decide(self.cluster, request) is None:
+                    trial.release(victim)
+                else:
+                    round_.remove(victim)
+            decision = self.policy.decide(self.cluster, request)
+            assert decision is not None
+            trial.place(request, decision.node, decision.parts)
+            chosen += round_
+        return chosen
+
+    @contextmanager
+    def _trial(self) -> Iterator[_Trial]:
+        """Releases and placements that are all undone on exit (capacity version restored,
+        so caches keyed on it stay valid)."""
+        version = self.cluster.version
+        trial = _Trial(self.cluster)
+        try:
+            yield trial
+        finally:
+            trial.undo()
+            self.cluster.version = version
 
     # --- reservations ----------------------------------------------------------------------
 
@@ -686,37 +801,60 @@ class Broker:
                 continue
             if now < reservation.start - lead:
                 continue
-            reservation.state = "active"
+            if reservation.state != "active":
+                reservation.state = "active"
+                self.epoch += 1  # its members may now draw on it
             in_use = sum(
                 1
                 for lease in self.leases.values()
                 if lease.live and lease.reservation_id == reservation.id
             )
-            missing = reservation.count - in_use - len(reservation.holds)
+            lent = sum(1 for i in reservation.lent if self.leases[i].live)
+            missing = reservation.count - in_use - lent - len(reservation.holds)
+            placed = 0
             for _ in range(max(0, missing)):
                 decision = self.policy.decide(self.cluster, reservation.request)
                 if decision is None:
-                    events += self._reclaim_for_reservation(reservation, now)
                     break
                 reservation.holds.append(
                     self.cluster.place(reservation.request, decision.node, decision.parts)
                 )
+                placed += 1
+            if placed:
+                self.epoch += 1  # queued members may take the new holds
+            if missing - placed > 0:
+                events += self._reclaim_for_reservation(reservation, missing - placed, now)
         return events
 
-    def _reclaim_for_reservation(self, reservation: Reservation, now: float) -> list[Event]:
-        """Preempt batch work (lent capacity first) so the class finds its slices."""
-        events = []
-        deadline = max(now + self.settings.preemption_grace_s, reservation.start)
-        victims = sorted(
+    def _reclaim_for_reservation(
+        self, reservation: Reservation, missing: int, now: float
+    ) -> list[Event]:
+        """Preempt batch or borrowed work (lent capacity first) whose end makes room for the
+        holds still missing; leases already given notice for it count toward them."""
+        pending = sum(1 for v in self.leases.values() if v.live and v.preempt_for == reservation.id)
+        needed = missing - pending
+        if needed <= 0:
+            return []
+        candidates = sorted(
             (
                 v
                 for v in self.leases.values()
-                if v.live and v.preempt_at is None and (v.priority == "batch" or v.borrowed)
+                if v.live
+                and v.preempt_at is None
+                and v.reservation_id != reservation.id
+                and (v.priority == "batch" or v.borrowed)
             ),
-            key=lambda v: (v.lent_from != reservation.id, -(v.granted_at or 0)),
+            key=lambda v: (v.lent_from != reservation.id, -_first(v.granted_at, 0.0)),
         )
-        for victim in victims[:1]:
+        if not candidates:
+            return []
+        with self._trial() as trial:
+            chosen = self._victims(trial, reservation.request, candidates, slots=needed)
+        events = []
+        deadline = max(now + self.settings.preemption_grace_s, reservation.start)
+        for victim in chosen:
             victim.preempt_at = deadline
+            victim.preempt_for = reservation.id
             victim.reason = f"preempted for reservation {reservation.id}"
             events.append(
                 self._event(
@@ -783,75 +921,75 @@ class Broker:
     def _expected_start(self, lease: Lease, now: float) -> float:
         """When ``lease`` could start if running leases end at their TTL and nothing else
         arrives: the head's shadow time for backfilling, and the estimate users see."""
-        ending = sorted(
-            (v for v in self.leases.values() if v.live),
-            key=lambda v: min(v.expires_at or math.inf, v.preempt_at or math.inf),
-        )
-        undo: list[Lease] = []
+        ending = sorted((v for v in self.leases.values() if v.live), key=_end_time)
         when = math.inf
-        for victim in ending:
-            assert victim.placement is not None
-            self.cluster.release(victim.placement)
-            undo.append(victim)
-            if self.policy.decide(self.cluster, lease.request) is not None:
-                when = min(victim.expires_at or math.inf, victim.preempt_at or math.inf)
-                break
-        for victim in reversed(undo):
-            placement = victim.placement
-            assert placement is not None
-            victim.placement = self.cluster.place(victim.request, placement.node, placement.parts)
+        with self._trial() as trial:
+            for victim in ending:
+                trial.release(victim)
+                if self.policy.decide(self.cluster, lease.request) is not None:
+                    when = _end_time(victim)
+                    break
         return max(when, now)
 
     def queue_estimates(self, now: float) -> dict[str, dict[str, Any]]:
         """Position and expected start of every queued lease, in queue order.
 
         The estimate replays the future honestly but simply: running leases end at their TTL
-        (or preemption), in time order; after each end the queue is placed in its order; new
-        arrivals and early releases are not foreseen, and quota is not simulated.
+        (or preemption) and queued ones, once started, after their hours; after each end the
+        queue is placed in its order. New arrivals and early releases are not foreseen, and
+        quota is not simulated.
         """
         key = (self.epoch, self.cluster.version, tuple(self.queue))
         cached = self._estimates
         if cached is not None and cached[0] == key:
             return cached[1]
         ordered = self._ordered_queue(now)
-        starts: dict[str, float | None] = {}
-        trial: list[Placement] = []
-        released: list[Lease] = []
+        starts: dict[str, float] = {}
+        # (time, tie, live lease or None, trial placement or None)
+        ends: list[tuple[float, int, Lease | None, Placement | None]] = [
+            (_end_time(v), i, v, None)
+            for i, v in enumerate(v for v in self.leases.values() if v.live)
+        ]
+        heapq.heapify(ends)
+        tie = len(ends)
         pending = list(ordered)
+        with self._trial() as trial:
 
-        def place_pending(at: float) -> None:
-            nonlocal pending
-            waiting = []
-            for lease in pending:
-                if lease.not_before is not None and lease.not_before > at:
-                    waiting.append(lease)
-                    continue
-                decision = self.policy.decide(self.cluster, lease.request)
-                if decision is None:
-                    waiting.append(lease)
-                    continue
-                trial.append(self.cluster.place(lease.request, decision.node, decision.parts))
-                starts[lease.id] = max(at, lease.not_before or at)
-            pending = waiting
+            def place_pending(at: float) -> None:
+                nonlocal pending, tie
+                waiting = []
+                for lease in pending:
+                    start = max(at, _first(lease.not_before, at))
+                    if start > at:
+                        waiting.append(lease)
+                        continue
+                    decision = self.policy.decide(self.cluster, lease.request)
+                    if decision is None:
+                        waiting.append(lease)
+                        continue
+                    placed = trial.place(lease.request, decision.node, decision.parts)
+                    starts[lease.id] = start
+                    tie += 1
+                    heapq.heappush(ends, (start + lease.hours * HOUR, tie, None, placed))
+                pending = waiting
 
-        place_pending(now)
-        ending = sorted(
-            (v for v in self.leases.values() if v.live),
-            key=lambda v: min(v.expires_at or math.inf, v.preempt_at or math.inf),
-        )
-        for victim in ending:
-            if not pending:
-                break
-            assert victim.placement is not None
-            self.cluster.release(victim.placement)
-            released.append(victim)
-            place_pending(min(victim.expires_at or math.inf, victim.preempt_at or math.inf))
-        for placed in reversed(trial):
-            self.cluster.release(placed)
-        for victim in reversed(released):
-            before = victim.placement
-            assert before is not None
-            victim.placement = self.cluster.place(victim.request, before.node, before.parts)
+            place_pending(now)
+            deferred = sorted(
+                {lease.not_before for lease in pending if lease.not_before is not None}
+            )
+            while pending and (ends or deferred):
+                at = ends[0][0] if ends else math.inf
+                if deferred and deferred[0] <= at:
+                    place_pending(deferred.pop(0))
+                    continue
+                if at == math.inf:
+                    break
+                _, _, live, placed = heapq.heappop(ends)
+                if live is not None:
+                    trial.release(live)
+                elif placed is not None:
+                    trial.unplace(placed)
+                place_pending(at)
         out = {
             lease.id: {
                 "position": position,
@@ -959,7 +1097,11 @@ class Broker:
                 assert lease.placement is not None
                 placement = lease.placement
                 index = self.cluster.node_index(placement.node_name)
-                lease.placement = self.cluster.place(lease.request, index, placement.parts)
+                lease.placement = self.cluster.place(
+                    lease.request, index, placement.parts, restoring=True
+                )
+                if lease.preempt_at is not None and lease.preempt_for is None:
+                    lease.preempt_for = preempt_target(lease.reason)
             elif lease.state == "queued":
                 self.queue.append(lease.id)
         for reservation in reservations:
@@ -979,6 +1121,77 @@ class Broker:
         self, lease: Lease, kind: str, now: float, reason: str, data: dict[str, Any] | None = None
     ) -> Event:
         return Event(lease.id, kind, lease.state, reason, now, data or {})
+
+
+class _Trial:
+    """A log of trial releases and placements on a cluster, undone in reverse order."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self._log: list[tuple[Lease | None, Placement]] = []
+
+    def release(self, lease: Lease) -> None:
+        """Release a live lease's slice for the trial."""
+        assert lease.placement is not None
+        self.cluster.release(lease.placement)
+        self._log.append((lease, lease.placement))
+
+    def restore(self, lease: Lease) -> None:
+        """Put back a lease released earlier in this trial."""
+        for i, (logged, placement) in enumerate(self._log):
+            if logged is lease:
+                del self._log[i]
+                lease.placement = self.cluster.place(
+                    lease.request, placement.node, placement.parts, restoring=True
+                )
+                return
+        raise KeyError(lease.id)
+
+    def place(self, request: SliceRequest, node: int, parts: tuple[Part, ...]) -> Placement:
+        placement = self.cluster.place(request, node, parts)
+        self._log.append((None, placement))
+        return placement
+
+    def unplace(self, placement: Placement) -> None:
+        """Release a placement made earlier in this trial."""
+        for i, (logged, placed) in enumerate(self._log):
+            if logged is None and placed is placement:
+                del self._log[i]
+                self.cluster.release(placement)
+                return
+        raise KeyError(placement.node_name)
+
+    def undo(self) -> None:
+        for lease, placement in reversed(self._log):
+            if lease is None:
+                self.cluster.release(placement)
+            else:
+                lease.placement = self.cluster.place(
+                    lease.request, placement.node, placement.parts, restoring=True
+                )
+        self._log.clear()
+
+
+def _first(*values: float | None) -> float:
+    """The first value that is not None (times may be 0.0, so ``or`` will not do)."""
+    for value in values:
+        if value is not None:
+            return value
+    raise ValueError("no value")
+
+
+def _end_time(lease: Lease) -> float:
+    """When a live lease ends if nothing changes: its preemption or its TTL."""
+    return min(_first(lease.expires_at, math.inf), _first(lease.preempt_at, math.inf))
+
+
+_TARGET = re.compile(r"^preempted for (?:\w+ request|reservation) (\S+)$")
+
+
+def preempt_target(reason: str) -> str | None:
+    """The lease or reservation a persisted preemption reason names (see ``_preempt_for``)."""
+    match = _TARGET.match(reason)
+    return match.group(1) if match else None
 
 
 def placement_data(cluster: Cluster, placement: Placement) -> dict[str, Any]:

@@ -458,18 +458,31 @@ class Cluster:
             raise ValueError(f"{node.spec.name} cannot hold {count} x {profile}")
         return tuple(parts)
 
-    def place(self, request: SliceRequest, node_index: int, parts: tuple[Part, ...]) -> Placement:
-        """Commit ``parts`` of ``request`` on a node. Raises ValueError if they do not fit."""
+    def place(
+        self,
+        request: SliceRequest,
+        node_index: int,
+        parts: tuple[Part, ...],
+        *,
+        restoring: bool = False,
+    ) -> Placement:
+        """Commit ``parts`` of ``request`` on a node. Raises ValueError if they do not fit.
+
+        ``restoring`` puts back a placement that was already granted (a reload, or the undo of
+        a trial release): the parts are authoritative, so a drained node or a changed
+        ``mem>=`` resolution does not refuse them; the devices must still be free.
+        """
         node = self.nodes[node_index]
         if node.cpu_left < request.cpu_milli or node.mem_left < request.memory_mib:
             raise ValueError(f"{node.spec.name} lacks CPU or memory for {request}")
-        if not self.feasible(node, request):
-            raise ValueError(f"{request} does not fit {node.spec.name}")
-        size = resolve_size(node, request) if request.needs_device else WholeSize(0)
-        assert size is not None
-        expected = size.devices if isinstance(size, WholeSize) else request.count
-        if len(parts) != expected:
-            raise ValueError(f"{request} takes {expected} device part(s), not {len(parts)}")
+        if not restoring:
+            if not self.feasible(node, request):
+                raise ValueError(f"{request} does not fit {node.spec.name}")
+            size = resolve_size(node, request) if request.needs_device else WholeSize(0)
+            assert size is not None
+            expected = size.devices if isinstance(size, WholeSize) else request.count
+            if len(parts) != expected:
+                raise ValueError(f"{request} takes {expected} device part(s), not {len(parts)}")
         idle_before = node.idle_milli
         self._leave(node)
         applied: list[Part] = []

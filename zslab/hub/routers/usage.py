@@ -121,8 +121,7 @@ async def put_policy(
             from zslab.errors import InvalidInput
 
             raise InvalidInput("ttl_default_h cannot exceed ttl_max_h.", field="ttl_default_h")
-        broker.set_project(policy)
-        broker.epoch += 1  # a larger quota may let queued work in
+        broker.set_project(policy)  # bumps the epoch: a larger quota may let queued work in
         return _policy_read(broker, policy), broker.tick(now)
 
     def rows(broker: Broker, result: Any) -> list[Any]:
@@ -158,8 +157,7 @@ async def put_org_quota(org: str, body: OrgQuotaUpdate, ctx: WriteContext) -> di
     service: BrokerService = ctx.hub.broker
 
     def apply(broker: Broker, now: float) -> tuple[dict[str, Any], list[Any]]:
-        broker.org_quotas[found.id] = body.quota_units
-        broker.epoch += 1
+        broker.set_org_quota(found.id, body.quota_units)
         return {"org_id": found.id, "quota_units": body.quota_units}, broker.tick(now)
 
     result: dict[str, Any] = await service.run(
