@@ -129,6 +129,26 @@ def test_renewal_extends_and_is_bounded_by_the_project_maximum(lab: Lab) -> None
     assert caught.value.field == "hours"
 
 
+def test_an_ended_lease_cannot_be_renewed_and_releasing_it_again_changes_nothing(
+    broker_hub: HubHandle, lab: Lab
+) -> None:
+    lease = lab.request("t4:0.25", hours=1)
+    lease.release()
+    with pytest.raises(zslab.Conflict) as caught:
+        lease.renew(1)
+    assert caught.value.field == "lease" and "released" in str(caught.value)
+    again = lab.call("POST", f"/leases/{lease.id}/release")
+    assert again["state"] == "released"
+    # Once the broker has forgotten it (after a while), the database answers the same way.
+    broker = broker_hub.state.broker.broker
+    assert broker is not None
+    broker.leases.pop(lease.id)
+    assert lab.call("POST", f"/leases/{lease.id}/release")["state"] == "released"
+    assert lab.lease(lease.id).state == "released"
+    with pytest.raises(zslab.Conflict):
+        lease.renew(1)
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 

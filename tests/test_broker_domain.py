@@ -309,6 +309,47 @@ def test_a_quota_blocked_head_does_not_hold_back_other_projects() -> None:
     assert kinds(events, "other") == ["requested", "granted"]
 
 
+def test_plain_fifo_keeps_arrival_order_without_backfill_or_classes() -> None:
+    fifo = Broker(ONE_H100, settings=BrokerSettings(queue_order="fifo"))
+    fair = Broker(ONE_H100)
+    for broker in (fifo, fair):
+        broker.submit(lease("running", "h100:4g.40gb", project="x", hours=1), T0)
+        broker.submit(lease("head", "h100:1", project="x", priority="batch", hours=1), T0 + 1)
+        broker.submit(lease("small", "h100:1g.10gb", project="y", hours=0.5), T0 + 2)
+
+    assert fifo.leases["small"].state == "queued"  # stuck behind the head
+    assert fair.leases["small"].live  # ends before the head could start: backfilled
+    assert "preemption_notice" not in kinds(
+        fifo.submit(lease("urgent", "h100:7g.80gb", project="z"), T0 + 3)
+    )
+    fifo.release("running", T0 + 10)
+    assert fifo.leases["head"].live and fifo.leases["small"].state == "queued"
+
+
+def test_ended_leases_are_forgotten_after_a_while_and_live_ones_kept() -> None:
+    broker = Broker(TWO_H100, settings=BrokerSettings(forget_ended_s=60))
+    broker.submit(lease("done"), T0)
+    broker.submit(lease("running"), T0)
+    broker.release("done", T0 + 1)
+
+    advance(broker, T0 + 30)
+    assert "done" in broker.leases
+    advance(broker, T0 + 62)
+    assert "done" not in broker.leases
+    assert broker.leases["running"].live and list(broker.live) == ["running"]
+
+
+def test_use_between_ticks_counts_toward_fair_share() -> None:
+    broker = Broker(TWO_H100)
+    broker.submit(lease("a", project="x"), T0)
+    broker.release("a", T0 + 600)  # no tick in between
+
+    shares = broker.fair_shares()
+
+    assert shares["x"]["gpu"] > 0
+    assert "y" not in shares
+
+
 def test_a_queued_lease_fails_after_its_max_wait() -> None:
     broker = Broker(ONE_H100)
     broker.submit(lease("hog", hours=2), T0)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -87,6 +88,10 @@ class BrokerSettings:
     fair_share_half_life_s: float = 7 * 24 * HOUR
     reservation_lead_s: float = 120.0  # holds are claimed this long before a window opens
     max_units_per_lease: float = 64.0
+    # "fair": priority class, fair share, age, with backfill and preemption. "fifo": plain
+    # first come, first served (no classes, no backfill, no preemption), the baseline.
+    queue_order: Literal["fair", "fifo"] = "fair"
+    forget_ended_s: float = 3600.0  # ended leases stay in memory this long (the database keeps all)
 
 
 @dataclass
@@ -233,11 +238,14 @@ class Broker:
         self.cluster = Cluster(inventory, tie_seed=tie_seed)
         self.workload = workload or default_workload()
         self.policy: Policy = make_policy(policy, workload=self.workload)
-        self.leases: dict[str, Lease] = {}
+        self.leases: dict[str, Lease] = {}  # every lease it knows: open, and recently ended
+        self.live: dict[str, Lease] = {}  # granted or active
+        self._ended: deque[tuple[float, str]] = deque()
         self.queue: list[str] = []
         self.projects: dict[str, ProjectPolicy] = {}
         self.reservations: dict[str, Reservation] = {}
         self.usage: dict[str, list[float]] = {}  # project -> decayed [gpu·s, cpu·s, mem·s]
+        self._rates: dict[str, list[float]] = {}  # project -> live [gpu units, cpu, mem]
         self.org_quotas: dict[str, float] = {}  # org -> ceiling over its projects (GPU units)
         self._usage_clock: float | None = None
         self.capacity = self._capacity()
@@ -377,7 +385,9 @@ class Broker:
         self._accrue_usage(now)
         events: list[Event] = []
         timeout = self.settings.heartbeat_s * self.settings.missed_heartbeats
-        for lease in list(self.leases.values()):
+        self._forget(now)
+        queued = [self.leases[i] for i in self.queue]
+        for lease in [*self.live.values(), *queued]:
             if lease.live:
                 policy = self.project(lease.project_id)
                 seen = _first(lease.last_heartbeat_at, lease.granted_at, now)
@@ -419,11 +429,21 @@ class Broker:
         events += self._schedule(now)
         return events
 
+    def _forget(self, now: float) -> None:
+        horizon = now - self.settings.forget_ended_s
+        while self._ended and self._ended[0][0] < horizon:
+            _, lease_id = self._ended.popleft()
+            lease = self.leases.get(lease_id)
+            if lease is not None and lease.state in ENDED:
+                del self.leases[lease_id]
+
     # --- scheduling ----------------------------------------------------------------------------
 
     def _ordered_queue(self, now: float) -> list[Lease]:
-        shares = self.fair_shares()
         leases = [self.leases[i] for i in self.queue]
+        if self.settings.queue_order == "fifo":
+            return sorted(leases, key=lambda lease: (lease.created_at, lease.id))
+        shares = self.fair_shares()
         return sorted(
             leases,
             key=lambda lease: (
@@ -435,6 +455,8 @@ class Broker:
         )
 
     def _schedule(self, now: float) -> list[Event]:
+        if self.settings.queue_order == "fifo":
+            return self._schedule_fifo(now)
         events: list[Event] = []
         shadow: float | None = None  # when the first capacity-blocked lease is expected to start
         for lease in self._ordered_queue(now):
@@ -455,6 +477,21 @@ class Broker:
                 if fresh:
                     events += self._preempt_for(lease, now)
                 shadow = self._shadow_time(lease, now)
+        return events
+
+    def _schedule_fifo(self, now: float) -> list[Event]:
+        """Grant in arrival order; the first request that cannot start blocks the rest."""
+        events: list[Event] = []
+        for lease in self._ordered_queue(now):
+            if lease.not_before is not None and lease.not_before > now:
+                continue
+            if lease.tried_epoch == self.epoch:
+                break
+            granted = self._try_grant(lease, now)
+            if not granted:
+                lease.tried_epoch = self.epoch
+                break
+            events += granted
         return events
 
     def _shadow_time(self, lease: Lease, now: float) -> float:
@@ -564,8 +601,8 @@ class Broker:
     def _project_units(self, project_id: str) -> float:
         return sum(
             lease.units
-            for lease in self.leases.values()
-            if lease.live and lease.project_id == project_id and lease.lent_from is None
+            for lease in self.live.values()
+            if lease.project_id == project_id and lease.lent_from is None
         )
 
     def _grant(
@@ -573,9 +610,12 @@ class Broker:
     ) -> list[Event]:
         node = self.cluster.nodes[placement.node]
         self.queue.remove(lease.id)
+        self._accrue_usage(now)
         lease.state = "granted"
         lease.placement = placement
+        self.live[lease.id] = lease
         lease.units = quota_units(node, placement.parts)
+        self._rate(lease, +1)
         lease.borrowed = borrowed
         lease.granted_at = now
         lease.expires_at = now + lease.hours * HOUR
@@ -601,8 +641,12 @@ class Broker:
     def _end(self, lease: Lease, state: LeaseState, now: float, reason: str) -> Event:
         placement = lease.placement if lease.live else None
         if placement is not None:
+            self._accrue_usage(now)
+            self._rate(lease, -1)
             self.cluster.release(placement)
             self.epoch += 1
+        self.live.pop(lease.id, None)
+        self._ended.append((now, lease.id))
         for reservation in self.reservations.values():
             reservation.lent.discard(lease.id)
         lease.state = state
@@ -620,8 +664,8 @@ class Broker:
 
     def _withdraw_notices(self, target: str, now: float, why: str) -> list[Event]:
         events = []
-        for victim in self.leases.values():
-            if victim.live and victim.preempt_at is not None and victim.preempt_for == target:
+        for victim in self.live.values():
+            if victim.preempt_at is not None and victim.preempt_for == target:
                 victim.preempt_at = None
                 victim.preempt_for = None
                 victim.reason = ""
@@ -684,11 +728,11 @@ class Broker:
 
     def _preempt_for(self, lease: Lease, now: float) -> list[Event]:
         """Give notice to the fewest preemptible leases whose end would let ``lease`` fit."""
-        if any(v.live and v.preempt_for == lease.id for v in self.leases.values()):
+        if any(v.preempt_for == lease.id for v in self.live.values()):
             return []  # already waiting for its victims
         within_quota = self._quota_fits_own(lease)
         candidates = sorted(
-            (v for v in self.leases.values() if self._may_preempt(lease, v, now, within_quota)),
+            (v for v in self.live.values() if self._may_preempt(lease, v, now, within_quota)),
             key=lambda v: (v.lent_from is None, not v.borrowed, -_first(v.granted_at, 0.0)),
         )
         if not candidates:
@@ -805,9 +849,7 @@ class Broker:
                 reservation.state = "active"
                 self.epoch += 1  # its members may now draw on it
             in_use = sum(
-                1
-                for lease in self.leases.values()
-                if lease.live and lease.reservation_id == reservation.id
+                1 for lease in self.live.values() if lease.reservation_id == reservation.id
             )
             lent = sum(1 for i in reservation.lent if self.leases[i].live)
             missing = reservation.count - in_use - lent - len(reservation.holds)
@@ -831,16 +873,15 @@ class Broker:
     ) -> list[Event]:
         """Preempt batch or borrowed work (lent capacity first) whose end makes room for the
         holds still missing; leases already given notice for it count toward them."""
-        pending = sum(1 for v in self.leases.values() if v.live and v.preempt_for == reservation.id)
+        pending = sum(1 for v in self.live.values() if v.preempt_for == reservation.id)
         needed = missing - pending
         if needed <= 0:
             return []
         candidates = sorted(
             (
                 v
-                for v in self.leases.values()
-                if v.live
-                and v.preempt_at is None
+                for v in self.live.values()
+                if v.preempt_at is None
                 and v.reservation_id != reservation.id
                 and (v.priority == "batch" or v.borrowed)
             ),
@@ -921,7 +962,7 @@ class Broker:
     def _expected_start(self, lease: Lease, now: float) -> float:
         """When ``lease`` could start if running leases end at their TTL and nothing else
         arrives: the head's shadow time for backfilling, and the estimate users see."""
-        ending = sorted((v for v in self.leases.values() if v.live), key=_end_time)
+        ending = sorted(self.live.values(), key=_end_time)
         when = math.inf
         with self._trial() as trial:
             for victim in ending:
@@ -947,8 +988,7 @@ class Broker:
         starts: dict[str, float] = {}
         # (time, tie, live lease or None, trial placement or None)
         ends: list[tuple[float, int, Lease | None, Placement | None]] = [
-            (_end_time(v), i, v, None)
-            for i, v in enumerate(v for v in self.leases.values() if v.live)
+            (_end_time(v), i, v, None) for i, v in enumerate(self.live.values())
         ]
         heapq.heapify(ends)
         tie = len(ends)
@@ -1016,13 +1056,19 @@ class Broker:
         for vector in self.usage.values():
             for i in range(3):
                 vector[i] *= decay
-        for lease in self.leases.values():
-            if lease.live and lease.placement is not None:
-                vector = self.usage.setdefault(lease.project_id, [0.0, 0.0, 0.0])
-                vector[0] += lease.units * dt
-                vector[1] += lease.placement.cpu_milli * dt
-                vector[2] += lease.placement.memory_mib * dt
+        for project, rate in self._rates.items():
+            vector = self.usage.setdefault(project, [0.0, 0.0, 0.0])
+            for i in range(3):
+                vector[i] += rate[i] * dt
         self._usage_clock = now
+
+    def _rate(self, lease: Lease, sign: int) -> None:
+        """Add (or take away) a live lease's GPU units, CPU and memory from its project's rate."""
+        assert lease.placement is not None
+        rate = self._rates.setdefault(lease.project_id, [0.0, 0.0, 0.0])
+        rate[0] += sign * lease.units
+        rate[1] += sign * lease.placement.cpu_milli
+        rate[2] += sign * lease.placement.memory_mib
 
     def fair_shares(self) -> dict[str, dict[str, float]]:
         """Per project: dominant share of decayed use, its weight, and the queue priority."""
@@ -1094,6 +1140,8 @@ class Broker:
         for lease in sorted(leases, key=lambda x: (x.created_at, x.id)):
             self.leases[lease.id] = lease
             if lease.live:
+                self.live[lease.id] = lease
+                self._rate(lease, +1)
                 assert lease.placement is not None
                 placement = lease.placement
                 index = self.cluster.node_index(placement.node_name)
@@ -1109,9 +1157,7 @@ class Broker:
             self.reservations[reservation.id] = reservation
             if reservation.state == "active":
                 reservation.lent = {
-                    lease.id
-                    for lease in self.leases.values()
-                    if lease.live and lease.lent_from == reservation.id
+                    lease.id for lease in self.live.values() if lease.lent_from == reservation.id
                 }
         self.usage = {k: list(v) for k, v in (usage or {}).items()}
         self._usage_clock = now

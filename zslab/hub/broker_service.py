@@ -167,6 +167,7 @@ class BrokerService:
                 settings=BrokerSettings(
                     heartbeat_s=self.settings.heartbeat_s,
                     preemption_grace_s=self.settings.preemption_grace_s,
+                    forget_ended_s=120.0,  # the database answers for older ended leases
                 ),
                 tariff=load_tariff(self.settings.tariff),
             )

@@ -50,8 +50,8 @@ async def put_inventory(body: InventoryUpdate, ctx: WriteContext) -> InventoryRe
 
     def apply(broker: Broker, now: float) -> tuple[InventoryRead, list[Any]]:
         stranded = []
-        for lease in broker.leases.values():
-            if not lease.live or lease.placement is None:
+        for lease in broker.live.values():
+            if lease.placement is None:
                 continue
             old = broker.cluster.nodes[lease.placement.node].spec
             new = new_nodes.get(old.name)
@@ -97,8 +97,8 @@ async def drain_node(node: str, body: DrainUpdate, ctx: WriteContext) -> dict[st
         events = b.drain(node, body.drained, now)
         live = sum(
             1
-            for lease in b.leases.values()
-            if lease.live and lease.placement is not None and lease.placement.node_name == node
+            for lease in b.live.values()
+            if lease.placement is not None and lease.placement.node_name == node
         )
         return {"node": node, "drained": body.drained, "live_leases": live}, events
 

@@ -25,9 +25,7 @@ router = APIRouter(route_class=HubRoute, prefix="/reservations", tags=["reservat
 def _read(service: BrokerService, row: ReservationRow) -> ReservationRead:
     broker = broker_of(service)
     live = broker.reservations.get(row.id)
-    in_use = sum(
-        1 for lease in broker.leases.values() if lease.live and lease.reservation_id == row.id
-    )
+    in_use = sum(1 for lease in broker.live.values() if lease.reservation_id == row.id)
     return ReservationRead(
         id=row.id,
         project_id=row.project_id,

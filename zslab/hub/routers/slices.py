@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from zslab.compute.broker import Broker, Lease, ProjectPolicy
+from zslab.compute.broker import ENDED, Broker, Lease, ProjectPolicy
 from zslab.compute.request import parse_request
 from zslab.errors import Conflict, InvalidInput, NotFound
 from zslab.hub.broker_service import BrokerService, Command
@@ -253,6 +253,12 @@ async def _change(ctx: Any, lease_id: str, apply: Any, *, detail: str | None = N
 @router.post("/leases/{lease_id}/renew", name="lease.renew")
 async def renew_lease(lease_id: str, body: LeaseRenew, ctx: WriteContext) -> LeaseRead:
     def apply(broker: Broker, lease: Lease, now: float) -> list[Any]:
+        if not lease.live:
+            raise Conflict(
+                f"Lease {lease.id} is {lease.state}; only a granted lease can be renewed.",
+                field="lease",
+                fix="Request a new slice." if lease.state in ENDED else "Wait until it is granted.",
+            )
         try:
             return broker.renew(lease.id, body.hours, now)
         except ValueError as exc:
@@ -263,6 +269,14 @@ async def renew_lease(lease_id: str, body: LeaseRenew, ctx: WriteContext) -> Lea
 
 @router.post("/leases/{lease_id}/release", name="lease.release")
 async def release_lease(lease_id: str, ctx: WriteContext) -> LeaseRead:
+    """Give the slice back (or cancel the request). Releasing an ended lease changes nothing
+    and answers its final state."""
+    service = _service(ctx)
+    if lease_id not in broker_of(service).leases:
+        row = await in_thread(ctx, lambda s: s.get(LeaseRow, lease_id))
+        if row is not None and row.state in ENDED:
+            await check_lease_access(ctx, row, act=True)
+            return row_read(service, row)
     return await _change(ctx, lease_id, lambda broker, lease, now: broker.release(lease.id, now))
 
 
