@@ -503,6 +503,45 @@ def test_a_notice_is_not_repeated_on_every_tick() -> None:
     assert "preemption_notice" not in kinds(events)
 
 
+def test_urgent_requests_queued_together_each_give_their_own_notice_at_once() -> None:
+    broker = Broker(THREE_H100)
+    for name in ("b1", "b2", "b3"):
+        broker.submit(lease(name, project="x", priority="batch", hours=4), T0)
+
+    events = broker.submit(lease("i1", project="y"), T0 + 10)
+    events += broker.submit(lease("i2", project="y"), T0 + 11)
+
+    notices = [e for e in events if e.type == "preemption_notice"]
+    # Two victims, one for each request, not the same one twice; the third batch lease runs on.
+    assert sorted(e.data["for"] for e in notices) == ["i1", "i2"]
+    assert len({e.lease_id for e in notices}) == 2
+    spared = {"b1", "b2", "b3"} - {e.lease_id for e in notices}
+    assert broker.leases[spared.pop()].preempt_at is None
+
+    events = advance(broker, T0 + 11 + GRACE)
+    assert broker.leases["i1"].state == "granted" and broker.leases["i2"].state == "granted"
+    assert kinds(events).count("preempted") == 2
+
+
+def test_an_urgent_request_does_not_count_on_room_promised_to_another() -> None:
+    broker = Broker(
+        inventory(node("h1", "h100-80gb", 1, pool="a"), node("h2", "h100-80gb", 1, pool="b"))
+    )
+    broker.submit(lease("b1", "h100:4g.40gb pool=a", project="x", priority="batch"), T0)
+    broker.submit(lease("b2", "h100:1 pool=b", project="x", priority="batch"), T0 + 1)
+    broker.submit(lease("i1", "h100:1 pool=a", project="y"), T0 + 10)  # b1 stops for i1
+
+    events = broker.submit(lease("i2", "h100:3g.40gb", project="y"), T0 + 11)
+
+    # h1's free 3g.40gb is part of the GPU promised to i1, so i2 needs a victim of its own.
+    assert [(e.lease_id, e.data["for"]) for e in events if e.type == "preemption_notice"] == [
+        ("b2", "i2")
+    ]
+    events = advance(broker, T0 + 11 + GRACE)
+    assert broker.leases["i1"].placement.node_name == "h1"  # type: ignore[union-attr]
+    assert broker.leases["i2"].placement.node_name == "h2"  # type: ignore[union-attr]
+
+
 def test_preemption_notices_only_leases_whose_end_makes_room() -> None:
     broker = Broker(
         inventory(node("h1", "h100-80gb", 1, pool="a"), node("h2", "h100-80gb", 1, pool="b"))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
 
 from tests.support import HubHandle
 from zslab.client import Lab
+from zslab.hub.db.engine import FairLock
 
 
 def test_fifty_concurrent_creates_all_land_with_their_audit(hub: HubHandle, admin: Lab) -> None:
@@ -63,3 +67,43 @@ def test_every_request_returns_its_database_connection(hub: HubHandle, admin: La
             http.get("/api/v1/orgs/nope")  # 404
         http.post("/api/v1/projects", json={"org": "pooled", "slug": "ok"})  # 201
     assert hub.db.engine.pool.checkedout() == 0
+
+
+# --- the writers' gate ------------------------------------------------------------------------
+
+
+def test_the_writers_gate_serves_waiters_in_arrival_order() -> None:
+    gate = FairLock()
+    assert gate.acquire()
+    order: list[int] = []
+
+    def writer(i: int) -> None:
+        assert gate.acquire(timeout=10)
+        order.append(i)
+        gate.release()
+
+    threads = []
+    for i in range(8):
+        threads.append(threading.Thread(target=writer, args=(i,)))
+        threads[-1].start()
+        deadline = time.monotonic() + 5
+        while len(gate._waiters) < i + 1 and time.monotonic() < deadline:
+            time.sleep(0.001)  # let each writer queue before the next one arrives
+    gate.release()
+    for thread in threads:
+        thread.join(10)
+
+    assert order == list(range(8))
+
+
+def test_a_writer_that_times_out_leaves_the_queue_and_the_gate_usable() -> None:
+    gate = FairLock()
+    assert gate.acquire()
+
+    assert gate.acquire(timeout=0.05) is False
+    assert not gate._waiters
+    gate.release()
+    assert gate.acquire(timeout=0) is True
+    gate.release()
+    with pytest.raises(RuntimeError):
+        gate.release()

@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -76,6 +76,8 @@ Priority = Literal["interactive", "batch"]
 LIVE = frozenset({"granted", "active"})
 ENDED = frozenset({"released", "expired", "preempted", "failed"})
 _PRIORITY_RANK = {"interactive": 0, "batch": 1}
+# Urgent requests behind the queue's head that may look for victims in one scheduling pass.
+_PREEMPTING_PER_PASS = 16
 HOUR = 3600.0
 
 
@@ -441,6 +443,8 @@ class Broker:
 
     def _ordered_queue(self, now: float) -> list[Lease]:
         leases = [self.leases[i] for i in self.queue]
+        if len(leases) <= 1:
+            return leases
         if self.settings.queue_order == "fifo":
             return sorted(leases, key=lambda lease: (lease.created_at, lease.id))
         shares = self.fair_shares()
@@ -459,12 +463,21 @@ class Broker:
             return self._schedule_fifo(now)
         events: list[Event] = []
         shadow: float | None = None  # when the first capacity-blocked lease is expected to start
+        preempting = 0  # requests behind the head that looked for victims in this pass
         for lease in self._ordered_queue(now):
             if lease.not_before is not None and lease.not_before > now:
                 continue
-            if shadow is not None and now + lease.hours * HOUR > shadow:
-                continue  # backfill only what ends before the head's expected start
             fresh = lease.tried_epoch != self.epoch
+            if shadow is not None and now + lease.hours * HOUR > shadow:
+                # Not granted before the head (backfill only takes what ends before the head's
+                # expected start), but an interactive or reservation request behind it still
+                # gives its own victims notice now, so a second urgent request waits one grace
+                # period, not two.
+                if fresh and preempting < _PREEMPTING_PER_PASS and self._urgent(lease, now):
+                    preempting += 1
+                    lease.tried_epoch = self.epoch
+                    events += self._preempt_for(lease, now)
+                continue
             granted = self._try_grant(lease, now) if fresh else []
             if granted:
                 events += granted
@@ -738,6 +751,7 @@ class Broker:
         if not candidates:
             return []
         with self._trial() as trial:
+            self._claim_promised(trial)
             chosen = self._victims(trial, lease.request, candidates, slots=1)
         if not chosen:
             return []
@@ -758,6 +772,27 @@ class Broker:
             )
         lease.reason = f"waiting for {len(chosen)} preempted lease(s) to stop"
         return events
+
+    def _urgent(self, lease: Lease, now: float) -> bool:
+        """Whether ``lease`` is of a kind that may preempt others on its own behalf."""
+        return lease.priority == "interactive" or self._reservation_for(lease, now) is not None
+
+    def _claim_promised(self, trial: _Trial) -> None:
+        """In ``trial``, stop every lease already on notice and place the request it stops for,
+        so a new victim search does not count on room that is promised to someone else."""
+        waiting: dict[str, list[Lease]] = defaultdict(list)
+        for victim in self.live.values():
+            if victim.preempt_for is not None and victim.placement is not None:
+                waiting[victim.preempt_for].append(victim)
+        for lease_id, victims in waiting.items():
+            for victim in victims:
+                trial.release(victim)
+            beneficiary = self.leases.get(lease_id)
+            if beneficiary is None or beneficiary.state != "queued":
+                continue
+            decision = self.policy.decide(self.cluster, beneficiary.request)
+            if decision is not None:
+                trial.place(beneficiary.request, decision.node, decision.parts)
 
     def _victims(
         self, trial: _Trial, request: SliceRequest, candidates: list[Lease], slots: int

@@ -8,8 +8,9 @@ dialect notes).
 
 SQLite's own wait for the write lock is a sleep-and-retry loop (1, 2, 5, 10 … ms), which turns
 a queue of writers into long tail latencies. The hub's writers therefore first queue on an
-in-process gate (a lock held from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``); SQLite's
-``busy_timeout`` is left to arbitrate with other processes only.
+in-process gate (a first-come, first-served lock held from ``BEGIN IMMEDIATE`` to
+``COMMIT``/``ROLLBACK``, so no writer starves behind later ones); SQLite's ``busy_timeout`` is
+left to arbitrate with other processes only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +38,42 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WRITE_OPTION = "zslab_write"
+
+
+class FairLock:
+    """A lock granted in the order it was asked for (``threading.Lock`` lets a releasing
+    thread or a newcomer barge ahead, so under load one waiter can starve past any timeout)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float = -1) -> bool:
+        with self._mutex:
+            if not self._held and not self._waiters:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:
+                return True  # handed over just as the wait timed out: ours after all
+            return False
+
+    def release(self) -> None:
+        with self._mutex:
+            if not self._held:
+                raise RuntimeError("release of an unheld FairLock")
+            if self._waiters:
+                self._waiters.popleft().release()  # ownership passes on; still held
+            else:
+                self._held = False
 
 
 def redact_url(url: str) -> str:
@@ -115,7 +153,7 @@ class Database:
             finally:
                 cursor.close()
 
-        gate = threading.Lock()
+        gate = FairLock()
 
         def release(info: dict[str, Any]) -> None:
             if info.pop("zslab_gate", False):
