@@ -209,6 +209,15 @@ def test_requests_count_against_a_named_project_the_user_belongs_to(
     with pytest.raises(zslab.Forbidden) as caught:
         carol.request("t4:0.5", hours=1, project="uni/alpha")
     assert caught.value.field == "project"
+    lab.projects.add_member("uni/alpha", "carol")
+    mine = carol.request("t4:0.5", hours=1, project="uni/alpha")
+    assert mine.state == "granted"
+    alpha = lab.projects.get("uni/alpha")
+    assert mine.data.project_id == alpha.id
+    # Resolutions are cached, but a membership change shows at once.
+    lab.projects.remove_member("uni/alpha", "carol")
+    with pytest.raises(zslab.Forbidden):
+        carol.request("t4:0.5", hours=1, project="uni/alpha")
 
 
 def test_a_user_without_projects_gets_a_personal_one(broker_hub: HubHandle, lab: Lab) -> None:
@@ -295,7 +304,12 @@ def test_usage_reports_energy_cost_and_csv(lab: Lab) -> None:
     assert npu.net_cost == pytest.approx(npu.cost - npu.subsidy, abs=1e-3)
     assert npu.domestic_share == 1.0
     csv_text = lab.usage_csv(group_by="model")
-    assert csv_text.splitlines()[0].startswith("key,leases,slice_hours")
+    assert csv_text.splitlines()[0].startswith("key,name,leases,slice_hours")
+    me = lab.me().user
+    (mine,) = [r for r in lab.usage(group_by="user") if r.key == me.id]
+    assert mine.name == me.name and mine.slice_hours == pytest.approx(npu.slice_hours)
+    projects = lab.usage(group_by="project")
+    assert all(r.name.count("/") == 1 and r.name != r.key for r in projects)
 
 
 def test_the_estimate_prices_a_request_before_asking(lab: Lab) -> None:

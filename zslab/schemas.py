@@ -380,7 +380,8 @@ class OrgQuotaUpdate(_Input):
 
 
 class UsageRow(_Output):
-    key: str
+    key: str  # the project, user or organization id; the model or pool name
+    name: str = ""  # readable: "org/project", the user's name, the organization's slug
     leases: int
     slice_hours: float
     device_hours: float

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.broker.start()
+        # What exists now (modules, the broker's inventory) lives as long as the hub: keep it
+        # out of the collector's generations, so collections scan only per-request garbage
+        # (measured: closed-loop p99 of lease requests 213 -> 151 ms, benchmarks/broker.py).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

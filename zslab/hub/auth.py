@@ -13,16 +13,18 @@ the cache lifetime. Expiry is checked on every request.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from zslab.errors import Forbidden, Unauthenticated
-from zslab.hub.db.orm import Token, User, utcnow
+from zslab.hub.db.orm import Organization, OrgMember, Project, ProjectMember, Token, User, utcnow
 from zslab.schemas import TokenRead, UserRead
 
 __all__ = [
@@ -215,3 +217,73 @@ class IdentityCache:
                 self._touched.clear()
             self._touched[token_id] = now
             return True
+
+
+class MembershipCache:
+    """Which project a user's request counts against, by (user, project reference); kept
+    ``ttl_s`` seconds and dropped at once when this process writes any membership, project or
+    organization (other hubs' changes show within ``ttl_s``). Thread-safe."""
+
+    def __init__(self, ttl_s: float, *, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str | None], tuple[float, int, tuple[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str, ref: str | None) -> tuple[str, str] | None:
+        if self.ttl_s <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get((user_id, ref))
+            if entry is None:
+                return None
+            if time.monotonic() - entry[0] > self.ttl_s or entry[1] != membership_version():
+                del self._entries[(user_id, ref)]
+                return None
+            return entry[2]
+
+    def put(self, user_id: str, ref: str | None, value: tuple[str, str], version: int) -> None:
+        """Remember ``value``, read when the membership version was ``version``."""
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[(user_id, ref)] = (time.monotonic(), version, value)
+
+
+_membership_version = itertools.count(1)
+_current_version = 0
+
+
+def membership_version() -> int:
+    """Bumped after every flush that touches users, organizations, projects or memberships."""
+    return _current_version
+
+
+def _bump_membership_version() -> None:
+    global _current_version
+    _current_version = next(_membership_version)
+
+
+_MEMBERSHIP_TYPES = (User, Organization, OrgMember, Project, ProjectMember)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_membership_change(session: Session, _context: Any) -> None:
+    if any(
+        isinstance(obj, _MEMBERSHIP_TYPES)
+        for obj in itertools.chain(session.new, session.dirty, session.deleted)
+    ):
+        session.info["zslab_membership_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_membership_change(session: Session) -> None:
+    if session.info.pop("zslab_membership_changed", False):
+        _bump_membership_version()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_membership_change(session: Session) -> None:
+    session.info.pop("zslab_membership_changed", None)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -318,9 +318,11 @@ class BrokerService:
             else:
                 future.set_result(result)
 
-    def _records(self, outcomes: list[tuple[Command, Any, BaseException | None]]) -> list[Any]:
-        """Audit rows and idempotency records of the successful commands."""
-        rows: list[Any] = []
+    def _records(
+        self, outcomes: list[tuple[Command, Any, BaseException | None]]
+    ) -> list[tuple[type[Any], dict[str, Any]]]:
+        """Audit rows and idempotency records of the successful commands, as (model, values)."""
+        rows: list[tuple[type[Any], dict[str, Any]]] = []
         for command, result, error in outcomes:
             if error is not None or (isinstance(result, tuple) and result[:1] == ("same",)):
                 continue
@@ -328,18 +330,23 @@ class BrokerService:
                 audit = dict(command.audit)
                 if audit.get("object_id") is None:
                     audit["object_id"] = getattr(result, "id", None)
-                rows.append(AuditEvent(**audit, status=command.audit_status, outcome="success"))
+                rows.append(
+                    (AuditEvent, {**audit, "status": command.audit_status, "outcome": "success"})
+                )
             if command.idempotency is not None:
                 user, key, fingerprint, path = command.idempotency
                 body = result_body(result)
                 rows.append(
-                    IdempotencyRecord(
-                        user_id=user,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status=201,
-                        location=f"{path}/{body.get('id')}",
-                        body=body,
+                    (
+                        IdempotencyRecord,
+                        {
+                            "user_id": user,
+                            "key": key,
+                            "fingerprint": fingerprint,
+                            "status": 201,
+                            "location": f"{path}/{body.get('id')}",
+                            "body": body,
+                        },
                     )
                 )
                 self._replies[(user, key)] = (fingerprint, result)
@@ -361,40 +368,39 @@ class BrokerService:
     ) -> list[int]:
         broker = self.broker
         assert broker is not None
+        created = {e.lease_id for e in batch.events if e.type == "requested"}
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for lease in batch.leases.values():
+            (inserts if lease.id in created else updates).append(lease_values(broker, lease))
+        events = [
+            {
+                "lease_id": event.lease_id,
+                "project_id": broker.leases[event.lease_id].project_id
+                if event.lease_id in broker.leases
+                else "",
+                "at": from_ts(event.at),
+                "type": event.type,
+                "state": event.state,
+                "reason": event.reason,
+                "data": event.data,
+            }
+            for event in batch.events
+        ]
         with self.hub.db.write_session() as session:
-            existing = (
-                {
-                    row.id: row
-                    for row in session.scalars(
-                        select(LeaseRow).where(LeaseRow.id.in_(list(batch.leases)))
+            # Bulk statements, not the unit of work: this runs once per batch on the hot path.
+            if inserts:
+                session.execute(insert(LeaseRow), inserts)
+            if updates:
+                session.execute(update(LeaseRow), updates)  # by primary key
+            ids: list[int] = []
+            if events:
+                ids = list(
+                    session.scalars(
+                        insert(LeaseEvent).returning(LeaseEvent.id, sort_by_parameter_order=True),
+                        events,
                     )
-                }
-                if batch.leases
-                else {}
-            )
-            for lease in batch.leases.values():
-                values = lease_values(broker, lease)
-                row = existing.get(lease.id)
-                if row is None:
-                    session.add(LeaseRow(**values))
-                else:
-                    for name, value in values.items():
-                        setattr(row, name, value)
-            event_rows = [
-                LeaseEvent(
-                    lease_id=event.lease_id,
-                    project_id=broker.leases[event.lease_id].project_id
-                    if event.lease_id in broker.leases
-                    else "",
-                    at=from_ts(event.at),
-                    type=event.type,
-                    state=event.state,
-                    reason=event.reason,
-                    data=event.data,
                 )
-                for event in batch.events
-            ]
-            session.add_all(event_rows)
             for row in batch.rows:
                 if isinstance(row, tuple) and row[0] == "reservation_state":
                     reservation = session.get(ReservationRow, row[1])
@@ -410,9 +416,11 @@ class BrokerService:
                     session.merge(row) if isinstance(
                         row, ProjectPolicyRow | OrgQuotaRow | DrainedNode
                     ) else session.add(row)
-            session.add_all(records)
-            session.flush()
-            ids = [row.id for row in event_rows]
+            by_model: dict[type[Any], list[dict[str, Any]]] = {}
+            for model, values in records:
+                by_model.setdefault(model, []).append(values)
+            for model, values_list in by_model.items():
+                session.execute(insert(model), values_list)
             session.commit()
         if ids:
             self.last_event_id = max(self.last_event_id, ids[-1])

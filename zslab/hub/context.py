@@ -40,6 +40,7 @@ from zslab.errors import Conflict, InvalidInput
 from zslab.hub.auth import (
     Identity,
     IdentityCache,
+    MembershipCache,
     Principal,
     authenticate,
     token_hash_from_header,
@@ -65,6 +66,7 @@ class HubState:
     settings: Settings
     db: Database
     identities: IdentityCache = field(init=False)
+    memberships: MembershipCache = field(init=False)
     broker: BrokerService = field(init=False)
     started_monotonic: float = field(default_factory=time.monotonic)
     last_idempotency_sweep: float = 0.0
@@ -73,6 +75,7 @@ class HubState:
         from zslab.hub.broker_service import BrokerService
 
         self.identities = IdentityCache(self.settings.auth_cache_s)
+        self.memberships = MembershipCache(self.settings.auth_cache_s)
         self.broker = BrokerService(self)
 
     def load_identity(self, token_hash: str) -> Identity:

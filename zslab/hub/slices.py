@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from zslab.compute.broker import ENDED, Broker, Lease
 from zslab.errors import Forbidden, InvalidInput, NotFound
 from zslab.hub import accounts
+from zslab.hub.auth import membership_version
 from zslab.hub.broker_service import BrokerService, from_ts, lease_from_row, meter_lease
 from zslab.hub.context import Context
 from zslab.hub.db.orm import (
@@ -127,7 +128,7 @@ async def resolve_project(ctx: Context, ref: str | None) -> tuple[str, str]:
             )
         return project.id, project.org_id
 
-    def default(session: Session) -> tuple[str, str]:
+    def default(session: Session, *, create: bool) -> tuple[str, str] | None:
         mine = sorted(
             session.execute(
                 select(Project.id, Project.org_id)
@@ -147,9 +148,23 @@ async def resolve_project(ctx: Context, ref: str | None) -> tuple[str, str]:
                 field="project",
                 fix="Pass project='org/slug' (SDK), --project (CLI) or \"project\" (API).",
             )
-        return _create_personal(session, principal.user_id)
+        return _create_personal(session, principal.user_id) if create else None
 
-    return await in_thread(ctx, named if ref else default, write=not ref)
+    cache = ctx.hub.memberships
+    cached = cache.get(principal.user_id, ref)
+    if cached is not None:
+        return cached
+    version = membership_version()  # read before the database, so a change meanwhile shows
+    if ref:
+        found: tuple[str, str] | None = await in_thread(ctx, named)
+    else:
+        found = await in_thread(ctx, lambda s: default(s, create=False))
+        if found is None:
+            # First request of a user in no project: create the personal one (a rare write).
+            found = await in_thread(ctx, lambda s: default(s, create=True), write=True)
+    assert found is not None
+    cache.put(principal.user_id, ref, found, version)
+    return found
 
 
 def _is_personal(session: Session, org_id: str) -> bool:
@@ -346,6 +361,7 @@ def usage_rows(
     if projects is not None:
         statement = statement.where(LeaseRow.project_id.in_(projects))
     orgs = {p.id: p.org_id for p in session.scalars(select(Project))}
+    names = _group_names(session, group_by)
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     currency = getattr(broker.tariff, "currency", "CNY")
     now = time.time()
@@ -387,6 +403,7 @@ def usage_rows(
         rows.append(
             UsageRow(
                 key=key,
+                name=names.get(key, key),
                 leases=int(cell["leases"]),
                 slice_hours=round(hours, 6),
                 device_hours=round(cell["device_hours"], 6),
@@ -402,6 +419,23 @@ def usage_rows(
             )
         )
     return rows
+
+
+def _group_names(session: Session, group_by: str) -> dict[str, str]:
+    """Readable names for usage keys: ``org/project``, user names, organization slugs."""
+    if group_by == "project":
+        rows = session.execute(
+            select(Project.id, Organization.slug, Project.slug).join(
+                Organization, Organization.id == Project.org_id
+            )
+        )
+        return {pid: f"{org}/{slug}" for pid, org, slug in rows}
+    if group_by == "user":
+        return {uid: name for uid, name in session.execute(select(User.id, User.name))}
+    if group_by == "org":
+        slugs = session.execute(select(Organization.id, Organization.slug))
+        return {oid: slug for oid, slug in slugs}
+    return {}
 
 
 def broker_of(service: BrokerService) -> Broker:

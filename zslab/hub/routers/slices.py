@@ -115,8 +115,14 @@ async def create_lease(
         fingerprint = hashlib.sha256(
             json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
         ).hexdigest()
+        record = IdempotencyRecord.__table__.c
         stored = await in_thread(
-            ctx, lambda s: s.get(IdempotencyRecord, (ctx.principal.user_id, key))
+            ctx,
+            lambda s: s.execute(
+                select(record.fingerprint, record.body).where(
+                    record.user_id == ctx.principal.user_id, record.key == key
+                )
+            ).first(),
         )
         if stored is not None:
             if stored.fingerprint != fingerprint:
