@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -41,7 +41,7 @@ class TracePod:
     creation_time: int | None = None
     deletion_time: int | None = None
     scheduled_time: int | None = None
-    _extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    qos: str = ""  # LS (latency-sensitive), BE (best effort), Burstable, Guaranteed
 
     @property
     def total_gpu_milli(self) -> int:
@@ -76,6 +76,7 @@ class TracePod:
             self.creation_time,
             self.deletion_time,
             self.scheduled_time,
+            self.qos,
         )
 
 
@@ -164,6 +165,7 @@ def read_trace_pods(path: str | Path) -> list[TracePod]:
                     creation_time=times[0] if times[0] >= 0 else None,
                     deletion_time=times[1] if times[1] >= 0 else None,
                     scheduled_time=times[2] if times[2] >= 0 else None,
+                    qos=(row.get("qos") or "").strip(),
                 )
             )
     if not pods:
