@@ -133,6 +133,7 @@ class Connection:
         self.port = port
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self.body = b""  # the last response's body
 
     async def open(self) -> None:
         self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
@@ -162,7 +163,7 @@ class Connection:
                     keep_alive = value.strip().lower() != b"close"
             if length is None:
                 raise ProtocolError("response without Content-Length")
-            await self._reader.readexactly(length)
+            self.body = await self._reader.readexactly(length)
         except (*_BROKEN, ProtocolError) as exc:
             self.close()
             return type(exc).__name__

@@ -24,42 +24,37 @@ status is 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import re
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from importlib import metadata
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Literal
 
 from benchmarks._loadgen import LoadResult, LoadSpec, RequestSpec, WindowResult, run_load
+from benchmarks._report import (
+    README_FILE,
+    envelope,
+    provenance,
+    results_file,
+    update_readme,
+    write_results,
+)
+from benchmarks._servers import HOST, REPO, free_port, http_status, running
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS_FILE = REPO / "benchmarks" / "results" / "hub_latency.json"
-README_FILE = REPO / "benchmarks" / "README.md"
-README_START = "<!-- hub_latency:start -->"
-README_END = "<!-- hub_latency:end -->"
+RESULTS_FILE = results_file("hub_latency")
+_VERSIONED = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "sqlalchemy", "pydantic")
 
-HOST = "127.0.0.1"
 ORG = "bench"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
 
 P99_LIMIT_MS = 25.0
 THROUGHPUT_RATIO_MIN = 0.5
@@ -78,8 +73,6 @@ IMPORT_COMMANDS = {
     "python -c 'import zslab'": ["-c", "import zslab"],
     "python -m zslab --help": ["-m", "zslab", "--help"],
 }
-
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
 
 
 @dataclass(frozen=True)
@@ -163,78 +156,6 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 # --- servers ---------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _http(url: str, *, token: str | None = None, body: dict[str, Any] | None = None) -> int:
-    """The status of one request, for setup and readiness checks (not for measuring)."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers)
-    try:
-        with _OPENER.open(request, timeout=5) as response:
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
-@dataclass(frozen=True)
-class Server:
-    """A server subprocess, its log, and the URL that answers 200 when it can take load."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-    ready_url: str
-
-    def wait_ready(self) -> None:
-        """Wait for a 200 from ``ready_url``: after the start, and for a hub that has stalled."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"The {self.name} exited with {self.proc.returncode}:\n"
-                    + self.log.read_text(errors="replace")[-3000:]
-                )
-            try:
-                if _http(self.ready_url) == 200:
-                    return
-            except OSError:  # refused while starting, or timed out while stalled
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.ready_url} did not answer 200 in {START_TIMEOUT_S:g} s")
-            time.sleep(0.1)
-
-
-@contextmanager
-def _running(
-    name: str, argv: list[str], *, env: dict[str, str], ready_url: str, log_dir: Path
-) -> Iterator[Server]:
-    """A started server logging to ``log_dir/<name>.log``, stopped when the block ends."""
-    log = log_dir / f"{name}.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            server = Server(name, proc, log, ready_url)
-            server.wait_ready()
-            yield server
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def _scenarios(token: str) -> list[Scenario]:
     me = RequestSpec("GET", "/api/v1/me", token=token)
     org = RequestSpec("GET", f"/api/v1/orgs/{ORG}", token=token)
@@ -259,7 +180,7 @@ def _scenarios(token: str) -> list[Scenario]:
 def run_loads(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
     """Start the hub and the baseline, run every scenario against them, stop them."""
     token = "zsl_" + secrets.token_urlsafe(32)
-    ports = {"hub": _free_port(), "baseline": _free_port()}
+    ports = {"hub": free_port(), "baseline": free_port()}
     python = sys.executable
     hub_env = {**os.environ, "ZSLAB_HOME": str(workdir / "home"), "ZSLAB_BOOTSTRAP_TOKEN": token}
     hub_url = f"http://{HOST}:{ports['hub']}"
@@ -270,7 +191,7 @@ def run_loads(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
     with ExitStack() as stack:
         servers = {
             "hub": stack.enter_context(
-                _running(
+                running(
                     "hub",
                     hub_argv,
                     env=hub_env,
@@ -279,7 +200,7 @@ def run_loads(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
                 )
             ),
             "baseline": stack.enter_context(
-                _running(
+                running(
                     "baseline",
                     baseline_argv,
                     env=dict(os.environ),
@@ -288,7 +209,7 @@ def run_loads(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
                 )
             ),
         }
-        status = _http(f"{hub_url}/api/v1/orgs", token=token, body={"slug": ORG})
+        status = http_status(f"{hub_url}/api/v1/orgs", token=token, body={"slug": ORG})
         if status != 201:
             raise RuntimeError(f"creating the organization {ORG!r} answered {status}")
         pool = stack.enter_context(ProcessPoolExecutor(1, mp_context=get_context("spawn")))
@@ -440,7 +361,6 @@ def report_tables(
 
 
 def readme_section(args: argparse.Namespace, payload: dict[str, Any], tables: list[str]) -> str:
-    machine = payload["machine"]
     return "\n".join(
         [
             "## hub_latency",
@@ -457,43 +377,11 @@ def readme_section(args: argparse.Namespace, payload: dict[str, Any], tables: li
             f"Medians of {args.repeats} windows of {args.duration:g} s after a "
             f"{args.warmup:g} s warm-up; import times are medians of {args.import_runs} runs.",
             "",
-            f"Last run {payload['timestamp']}, commit {payload['git_commit'] or '?'}: "
-            f"{machine['cpu_count']} CPUs, Python {machine['python']}, {machine['platform']}.",
+            provenance(payload),
             "",
             *tables,
         ]
     )
-
-
-def update_readme(section: str) -> None:
-    """Replace the hub_latency section between its markers, or append it."""
-    text = README_FILE.read_text(encoding="utf-8") if README_FILE.exists() else ""
-    block = f"{README_START}\n{section}\n{README_END}"
-    pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _match: block, text)
-    else:
-        text = (text.rstrip("\n") + "\n\n" if text else "") + block + "\n"
-    README_FILE.write_text(text, encoding="utf-8")
-
-
-def write_results(payload: dict[str, Any]) -> None:
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS_FILE.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, RESULTS_FILE)
-
-
-def _git_commit() -> str | None:
-    done = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-    )
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def _versions() -> dict[str, str]:
-    names = ("zslab", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "sqlalchemy")
-    return {name: metadata.version(name) for name in (*names, "pydantic")}
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -538,16 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n--quick: nothing written.")
         return 0 if passed else 1
     payload = {
-        "benchmark": "hub_latency",
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "implementation": platform.python_implementation(),
-            "platform": platform.platform(),
-        },
-        "versions": _versions(),
+        **envelope("hub_latency", _VERSIONED),
         "parameters": {
             "clients": args.clients,
             "warmup_s": args.warmup,
@@ -567,9 +446,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": [asdict(t) for t in targets],
         "all_passed": passed,
     }
-    write_results(payload)
+    write_results("hub_latency", payload)
     tables = report_tables(results, import_s, targets, markdown=True)
-    update_readme(readme_section(args, payload, tables))
+    update_readme("hub_latency", readme_section(args, payload, tables))
     print(f"\nWrote {RESULTS_FILE.relative_to(REPO)} and {README_FILE.relative_to(REPO)}.")
     return 0 if passed else 1
 

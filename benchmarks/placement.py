@@ -24,20 +24,16 @@ Results go to ``benchmarks/results/placement.json`` and a section of ``benchmark
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import re
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks._report import envelope, provenance, results_file, update_readme, write_results
 from zslab.compute import sim
 from zslab.compute.inventory import Inventory
 from zslab.compute.trace import read_trace_pods
@@ -46,9 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = Path(
     os.environ.get("ZSLAB_TRACE_DIR", REPO.parent / "shared" / "data" / "alibaba-gpu-v2023")
 )
-RESULTS_FILE = REPO / "benchmarks" / "results" / "placement.json"
-README_FILE = REPO / "benchmarks" / "README.md"
-START, END = "<!-- placement:start -->", "<!-- placement:end -->"
+RESULTS_FILE = results_file("placement")
 
 TRACES = ("default", "gpushare60", "gpuspec10", "multigpu20", "cpu050")
 POLICIES = ("random", "dotprod", "clustering", "packing", "bestfit", "fgd", "zslab")
@@ -299,25 +293,11 @@ def markdown(payload: dict[str, Any]) -> str:
         lines.append(
             f"| {row['target']} | {row['measured']} | {'PASS' if row['passed'] else 'FAIL'} |"
         )
-    machine = payload["machine"]
     lines += [
         "",
-        f"Last run {payload['timestamp']}, commit {payload['git_commit']}: "
-        f"{machine['cpu_count']} CPUs, Python {machine['python']}.",
+        provenance(payload),
     ]
     return "\n".join(lines)
-
-
-def update_readme(section: str) -> None:
-    text = README_FILE.read_text(encoding="utf-8") if README_FILE.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section}\n{END}"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    text = (
-        pattern.sub(lambda _m: block, text)
-        if pattern.search(text)
-        else (text.rstrip("\n") + "\n\n" + block + "\n")
-    )
-    README_FILE.write_text(text, encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,21 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("speed ...", file=sys.stderr)
     speed_result = speed(args.quick)
     wall = full_replay_wall(sim.parse_seeds("42-51"), args.workers)
-    commit = (
-        subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
-        ).stdout.strip()
-        or None
-    )
     payload: dict[str, Any] = {
-        "benchmark": "placement",
-        "timestamp": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_commit": commit,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **envelope("placement"),
         "seeds": seeds,
         "workers": args.workers,
         "published": PUBLISHED,
@@ -372,9 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         print("\n--quick: nothing written.")
         return 0
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-    update_readme(section)
+    write_results("placement", payload)
+    update_readme("placement", section)
     print(f"\nWrote {RESULTS_FILE.relative_to(REPO)} and benchmarks/README.md.")
     return 0 if all(t["passed"] for t in payload["targets"]) else 1
 

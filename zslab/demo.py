@@ -1,8 +1,10 @@
 """``make demo``: the main job on the embedded default, narrated.
 
 Starts (or finds) the embedded hub and its Dask cluster, sets up an organization, a course
-project and a student through the SDK, shows what a member may and may not do, runs a small job
-on the Dask cluster, and prints the audit trail of it all. Safe to run again: it reuses what it
+project and a student through the SDK, shows what a member may and may not do, has the student
+request an accelerator slice (pools, cost estimate, lease with heartbeats, renewal, release,
+a valley-tariff batch request, usage), runs a small job on the Dask cluster, and prints the
+audit trail of it all. Safe to run again: it reuses what it
 made before. Stops the hub afterwards only if it started it.
 
     python -m zslab.demo            # or: make demo
@@ -13,6 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import zslab
@@ -21,6 +24,7 @@ from zslab.config import Settings, load_settings
 ORG = "demo-univ"
 PROJECT = f"{ORG}/nlp-course"
 STUDENT = "student01"
+SLICE = "h100:3g.40gb"
 
 # 《人民日报》-style sentences to count characters in, as a stand-in for a corpus shard.
 SAMPLE = [
@@ -58,7 +62,7 @@ def main() -> int:
         _tour(settings, already_running)
     finally:
         if not already_running and embedded.probe(settings).status == "running":
-            step("6. Stop the hub this demo started")
+            step("7. Stop the hub this demo started")
             print("   " + embedded.stop(settings))
     if already_running:
         print("\nThe hub was already running before the demo; it keeps running (`zslab down`).")
@@ -106,9 +110,12 @@ def _tour(settings: Settings, already_running: bool) -> None:
             print(f"   {attempt}: {type(exc).__name__}: {exc.detail}")
             if exc.fix:
                 print(f"      fix: {exc.fix}")
+
+    step("4. An accelerator slice for the student")
+    _slices(lab, student)
     student.close()
 
-    step("4. A small job on the embedded Dask cluster")
+    step("5. A small job on the embedded Dask cluster")
     if runtime and runtime.dask_scheduler:
         from distributed import Client
 
@@ -123,7 +130,7 @@ def _tour(settings: Settings, already_running: bool) -> None:
     else:
         print("   (this hub runs without Dask: start it with `zslab up` to include a cluster)")
 
-    step("5. The audit trail: every mutating call, who, what, outcome")
+    step("6. The audit trail: every mutating call, who, what, outcome")
     for event in reversed(lab.audit.list(limit=8)):
         print(
             f"   #{event.id:<4} {event.at:%H:%M:%S} {event.actor_name or '-':<10} "
@@ -131,6 +138,49 @@ def _tour(settings: Settings, already_running: bool) -> None:
         )
 
     lab.close()
+
+
+def _slices(lab: zslab.Lab, student: zslab.Lab) -> None:
+    pools = lab.pools()
+    free = sum(p.free_devices for p in pools)
+    print(f"   {len(pools)} pools, {free} of {sum(p.devices for p in pools)} devices free; a few:")
+    for pool in [p for p in pools if p.devices][:4]:
+        mark = " (domestic)" if pool.domestic else ""
+        print(
+            f"     {pool.site}/{pool.pool}: {pool.model}{mark}, "
+            f"{pool.free_devices}/{pool.devices} free"
+        )
+    estimate = student.estimate(SLICE, hours=2)
+    print(
+        f"   estimate for {SLICE} × 2 h: {estimate.cost:.2f} {estimate.currency}, "
+        f"subsidy {estimate.subsidy:.2f}, net {estimate.net_cost:.2f}"
+        + (" (example tariff)" if estimate.tariff_is_example else "")
+    )
+    with student.request(SLICE, hours=1, project=PROJECT) as lease:
+        where = lease.placement or {}
+        print(f"   lease {lease.id}: {lease.state} on {where.get('node')} ({where.get('pool')})")
+        lease.renew(2)
+        print(f"   renewed: expires {lease.expires_at:%H:%M} UTC; heartbeats run in the background")
+    print(f"   released: {lease.refresh().state}; events: {[e.type for e in lease.events()]}")
+
+    deadline = datetime.now(UTC) + timedelta(days=1)
+    batch = student.request(
+        "h100:1g.10gb", hours=2, priority="batch", project=PROJECT, flexible=True, deadline=deadline
+    )
+    if batch.data.not_before is not None:
+        print(
+            f"   flexible batch job deferred to {batch.data.not_before:%H:%M} UTC: "
+            + batch.data.reason
+        )
+    else:
+        print(f"   flexible batch job: {batch.state} ({batch.data.reason or 'cheapest now'})")
+    batch.release()
+
+    for row in lab.usage(group_by="project"):
+        print(
+            f"   usage of {row.name}: {row.leases} lease(s), {row.slice_hours * 3600:.2f} "
+            f"slice-seconds, {row.energy_kwh * 1000:.3f} Wh, net {row.net_cost:.5f} {row.currency}"
+        )
 
 
 if __name__ == "__main__":
