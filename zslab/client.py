@@ -14,6 +14,7 @@ response never creates a second object.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -33,6 +35,7 @@ from zslab.errors import (
     ApiError,
     ConfigError,
     HubUnavailable,
+    InvalidInput,
     NotFound,
     ZslabError,
     error_class_for,
@@ -109,6 +112,7 @@ class Lab:
         self.audit = Audit(self)
         self.reservations = Reservations(self)
         self.policies = Policies(self)
+        self._dask_clients: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"Lab(url={self.url!r}, source={self.source!r})"
@@ -120,7 +124,21 @@ class Lab:
         self.close()
 
     def close(self) -> None:
+        for client in self._dask_clients.values():
+            with contextlib.suppress(Exception):  # a scheduler already gone: nothing to close
+                client.close()
+        self._dask_clients.clear()
         self._http.close()
+
+    def dask_client(self, scheduler: str) -> Any:
+        """A ``distributed.Client`` to ``scheduler``, shared by this Lab's leases."""
+        client = self._dask_clients.get(scheduler)
+        if client is None or client.status not in {"running", "connecting"}:
+            from distributed import Client
+
+            client = Client(scheduler, timeout=30, set_as_default=False)
+            self._dask_clients[scheduler] = client
+        return client
 
     # --- the one place HTTP happens -----------------------------------------------------
 
@@ -615,6 +633,7 @@ class Lease:
     expires_at = property(lambda self: self.data.expires_at)
     preempt_at = property(lambda self: self.data.preempt_at)
     queue = property(lambda self: self.data.queue)
+    worker = property(lambda self: self.data.worker)
 
     def refresh(self) -> Lease:
         self.data = LeaseRead.model_validate(self._lab.call("GET", f"/leases/{self.id}"))
@@ -659,6 +678,106 @@ class Lease:
             time.sleep(poll)
             self.refresh()
         return self
+
+    # --- running code on the slice ------------------------------------------------------
+
+    def wait_for_worker(
+        self, timeout: float | None = 120.0, *, poll: float = 0.05
+    ) -> dict[str, Any]:
+        """Block until the lease is granted and its Dask worker has joined the scheduler;
+        returns the worker's description (``name``, ``address``, ``scheduler`` …)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self.wait(timeout, poll=min(poll * 10, 1.0))
+        missing_since = time.monotonic()
+        while True:
+            worker = self.data.worker
+            if self.state not in {"granted", "active"}:
+                raise ZslabError(f"Lease {self.id} is {self.state}: {self.data.reason}")
+            if worker is not None and worker.get("state") == "running":
+                return dict(worker)
+            if worker is not None and worker.get("state") == "failed":
+                raise ZslabError(f"The worker of lease {self.id} failed: {worker.get('error')}")
+            if worker is None and time.monotonic() - missing_since > 10:
+                raise ZslabError(
+                    f"Lease {self.id} is granted but this hub starts no worker for it.",
+                    fix="Run the hub with a Dask scheduler (`zslab up` has one; a shared hub "
+                    "needs ZSLAB_DASK_SCHEDULER and ZSLAB_LAUNCHER).",
+                )
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the worker of lease {self.id} is not ready after {timeout:g} s"
+                )
+            time.sleep(poll)
+            self.refresh()
+
+    @property
+    def resource(self) -> str:
+        """The Dask resource only this lease's worker has: ``lease-<id>``."""
+        return f"lease-{self.id}"
+
+    @property
+    def client(self) -> Any:
+        """A ``distributed.Client`` connected to the scheduler of this lease's worker."""
+        worker = self.wait_for_worker()
+        return self._lab.dask_client(worker["scheduler"])
+
+    def _bound(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        resources = dict(kwargs.pop("resources", None) or {})
+        resources[self.resource] = 1
+        kwargs.setdefault("pure", False)
+        return {**kwargs, "resources": resources}
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` on this lease's worker; a ``distributed.Future``.
+
+        Dask options (``key``, ``retries``, ``priority`` …) pass through; the task asks for the
+        lease's resource, so it runs on this slice and nowhere else.
+        """
+        return self.client.submit(fn, *args, **self._bound(kwargs))
+
+    def map(self, fn: Callable[..., Any], *iterables: Any, **kwargs: Any) -> list[Any]:
+        """``client.map`` on this lease's worker: a list of futures."""
+        return list(self.client.map(fn, *iterables, **self._bound(kwargs)))
+
+    def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``fn`` directly in the worker process (outside the task queue, like
+        ``client.run``) and return its result."""
+        worker = self.wait_for_worker()
+        client = self._lab.dask_client(worker["scheduler"])
+        results = client.run(fn, *args, workers=[worker["address"]], **kwargs)
+        return results[worker["address"]]
+
+    def run_notebook(
+        self,
+        path: str | Path,
+        parameters: dict[str, Any] | None = None,
+        *,
+        output_path: str | Path | None = None,
+        kernel_name: str = "python3",
+        timeout: float | None = None,
+    ) -> Path:
+        """Execute a notebook with papermill on this slice; the executed copy is written to
+        ``output_path`` (default: ``<name>.<lease id>.ipynb`` beside it) and its path returned.
+
+        A cell that fails still leaves the executed notebook (with the error in it) at
+        ``output_path``, then raises :class:`zslab.ZslabError` with the cell's error.
+        """
+        source = Path(path)
+        if not source.is_file():
+            raise InvalidInput(f"No notebook at {source}.", field="path")
+        target = Path(output_path) if output_path else source.with_suffix(f".{self.id}.ipynb")
+        future = self.submit(
+            _execute_notebook,
+            source.read_bytes(),
+            source.name,
+            dict(parameters or {}),
+            kernel_name,
+        )
+        executed, error = future.result(timeout=timeout)
+        target.write_bytes(executed)
+        if error:
+            raise ZslabError(f"Notebook {source.name} failed on lease {self.id}: {error}")
+        return target
 
     def events(self) -> list[LeaseEventRead]:
         data = self._lab.call("GET", f"/leases/{self.id}/events")
@@ -706,6 +825,33 @@ class Lease:
                 self.release()
             except ZslabError as error:
                 log.warning("releasing lease %s failed: %s", self.id, error)
+
+
+def _execute_notebook(
+    notebook: bytes, name: str, parameters: dict[str, Any], kernel_name: str
+) -> tuple[bytes, str]:
+    """On the slice worker: run ``notebook`` with papermill in a scratch directory."""
+    import tempfile
+
+    import papermill
+
+    with tempfile.TemporaryDirectory(prefix="zslab-nb-") as scratch:
+        source = Path(scratch) / name
+        target = Path(scratch) / f"executed-{name}"
+        source.write_bytes(notebook)
+        error = ""
+        try:
+            papermill.execute_notebook(
+                str(source),
+                str(target),
+                parameters=parameters,
+                kernel_name=kernel_name,
+                cwd=scratch,
+                progress_bar=False,
+            )
+        except papermill.PapermillExecutionError as exc:
+            error = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count})"
+        return (target.read_bytes() if target.exists() else notebook), error
 
 
 class Reservations(_Resource):

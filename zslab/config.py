@@ -12,7 +12,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +71,28 @@ class Settings(BaseSettings):
     preemption_grace_s: float = Field(
         default=120.0, ge=0, description="Notice a preempted lease gets before it is stopped."
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler lease workers attach to (`zslab up` uses its LocalCluster's).",
+    )
+    launcher: Literal["local", "kubernetes", "slurm", "none"] = Field(
+        default="local", description="What starts a granted lease's Dask worker."
+    )
+    launcher_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Launcher settings as JSON, e.g. {"cluster": "zslab"} for kubernetes.',
+    )
+    slice_threads: int = Field(
+        default=2, ge=1, description="Worker threads when a request names no CPUs."
+    )
+    slice_memory_gib: float = Field(
+        default=4.0, gt=0, description="Worker memory limit when a request names no memory."
+    )
+    real_devices: bool = Field(
+        default=False,
+        description="The inventory's devices are real: give workers their device variables.",
+    )
+    worker_start_timeout_s: float = Field(default=60.0, gt=0)
     dask_workers: int = Field(default=1, ge=0, description="Workers of the embedded cluster.")
     dask_threads: int = Field(default=2, ge=1, description="Threads per embedded worker.")
     start_timeout_s: float = Field(default=90.0, gt=0)

@@ -166,8 +166,10 @@ def _serve_locked(
     try:
         ensure_admin(db, secret=settings.bootstrap_token)
         token = issue_runtime_token(db)
-        if dask:
+        if dask and not settings.dask_scheduler:
             cluster = _start_dask(settings)
+            # Lease workers attach to the embedded cluster's scheduler.
+            settings = settings.model_copy(update={"dask_scheduler": cluster.scheduler_address})
         app = create_app(settings, db=db)
         sock = bind_socket(host, port)
         url = f"http://{host}:{sock.getsockname()[1]}"
@@ -178,7 +180,7 @@ def _serve_locked(
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
             version=__version__,
             database=redact_url(db.url),
-            dask_scheduler=cluster.scheduler_address if cluster else None,
+            dask_scheduler=settings.dask_scheduler,
             dask_dashboard=cluster.dashboard_link if cluster else None,
         )
 

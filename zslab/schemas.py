@@ -295,6 +295,8 @@ class LeaseRead(_Output):
     not_before: datetime | None = None
     heartbeat_s: float
     metering: dict[str, Any] | None = None
+    # The lease's Dask worker: name, state, address, scheduler, resource, launcher, restarts …
+    worker: dict[str, Any] | None = None
 
 
 class HeartbeatRead(_Output):
@@ -361,6 +363,7 @@ class ProjectPolicyUpdate(_Input):
     idle_limit_min: float | None = Field(default=None, gt=0)
     weight: float | None = Field(default=None, gt=0)
     cohort: str | None = Field(default=None, max_length=64)
+    worker_restarts: int | None = Field(default=None, ge=0, le=10)
 
 
 class ProjectPolicyRead(_Output):
@@ -371,6 +374,7 @@ class ProjectPolicyRead(_Output):
     idle_limit_min: float | None
     weight: float
     cohort: str | None
+    worker_restarts: int = 1
     used_units: float = 0.0
     fair_share: dict[str, float] | None = None
 

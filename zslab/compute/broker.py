@@ -75,6 +75,8 @@ LeaseState = Literal[
 Priority = Literal["interactive", "batch"]
 LIVE = frozenset({"granted", "active"})
 ENDED = frozenset({"released", "expired", "preempted", "failed"})
+STATES = frozenset({"requested", "queued", *LIVE, *ENDED})
+NOTE_TYPE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 _PRIORITY_RANK = {"interactive": 0, "batch": 1}
 # Urgent requests behind the queue's head that may look for victims in one scheduling pass.
 _PREEMPTING_PER_PASS = 16
@@ -108,6 +110,7 @@ class ProjectPolicy:
     idle_limit_min: float | None = None
     weight: float = 1.0
     cohort: str | None = None  # projects that lend each other idle quota (default: the org)
+    worker_restarts: int = 1  # times a lease's worker that died is restarted before it fails
 
     @property
     def cohort_key(self) -> str:
@@ -323,6 +326,25 @@ class Broker:
         events = [self._end(lease, "released", now, reason)]
         return events + self._schedule(now)
 
+    def fail(self, lease_id: str, now: float, reason: str) -> list[Event]:
+        """End a lease that cannot go on (its worker died, say) and give its slice back."""
+        lease = self.leases[lease_id]
+        if lease.state in ENDED:
+            return []
+        if lease.state == "queued":
+            return self._end_queued(lease, "failed", now, reason)
+        events = [self._end(lease, "failed", now, reason)]
+        events += self._withdraw_notices(lease.id, now, "failed")
+        return events + self._schedule(now)
+
+    def note(
+        self, lease_id: str, kind: str, now: float, reason: str, data: dict[str, Any] | None = None
+    ) -> list[Event]:
+        """An event about a lease that changes nothing here (its worker started, say)."""
+        if not NOTE_TYPE.fullmatch(kind) or kind in STATES:
+            raise ValueError(f"note type {kind!r}: use lower_snake_case, not a lease state")
+        return [self._event(self.leases[lease_id], kind, now, reason, data)]
+
     def renew(self, lease_id: str, hours: float, now: float) -> list[Event]:
         lease = self.leases[lease_id]
         policy = self.project(lease.project_id)
@@ -347,15 +369,22 @@ class Broker:
         lease.last_heartbeat_at = now
         events: list[Event] = []
         if utilization is not None:
-            lease.utilization = utilization
-            if utilization < self.settings.idle_threshold:
-                lease.idle_since = _first(lease.idle_since, now)
-            else:
-                lease.idle_since = None
+            self.observe(lease_id, now, utilization)
         if lease.state == "granted":
             lease.state = "active"
             events.append(self._event(lease, "active", now, "first heartbeat"))
         return events
+
+    def observe(self, lease_id: str, now: float, utilization: float) -> None:
+        """Record measured utilisation (0-1) of a live lease's devices; not a heartbeat."""
+        lease = self.leases[lease_id]
+        if not lease.live:
+            return
+        lease.utilization = utilization
+        if utilization < self.settings.idle_threshold:
+            lease.idle_since = _first(lease.idle_since, now)
+        else:
+            lease.idle_since = None
 
     def drain(self, node_name: str, drained: bool, now: float) -> list[Event]:
         """Stop (or resume) placements on a node; its leases keep running."""

@@ -114,6 +114,9 @@ class BrokerService:
         self.broker: Broker | None = None
         self.queue: asyncio.Queue[Command] = asyncio.Queue()
         self.subscribers: set[Subscriber] = set()
+        # In-process listeners (the slice runtime): called with every committed batch of events.
+        self.listeners: list[Callable[[list[Event]], None]] = []
+        self.runtime: Any = None  # the SliceRuntime, when lease workers are launched
         self._tasks: list[asyncio.Task[Any]] = []
         self._replies: OrderedDict[tuple[str, str], tuple[str, Any]] = OrderedDict()
         self._reservation_states: dict[str, str] = {}
@@ -437,6 +440,12 @@ class BrokerService:
         self.subscribers.discard(subscriber)
 
     def _publish(self, events: list[Event], ids: list[int]) -> None:
+        if events:
+            for listener in self.listeners:
+                try:
+                    listener(events)
+                except Exception:  # a listener's bug must not stop the broker
+                    log.exception("broker event listener failed")
         if not self.subscribers or not events:
             return
         broker = self.broker
@@ -473,6 +482,7 @@ def policy_from_row(project_id: str, org_id: str, row: ProjectPolicyRow | None) 
         idle_limit_min=row.idle_limit_min,
         weight=row.weight,
         cohort=row.cohort,
+        worker_restarts=row.worker_restarts,
     )
 
 

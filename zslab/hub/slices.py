@@ -275,6 +275,7 @@ def lease_read(service: BrokerService, lease: Lease, *, now: float | None = None
         not_before=from_ts(lease.not_before),
         heartbeat_s=service.heartbeat_s,
         metering=metering,
+        worker=service.runtime.describe(lease.id) if service.runtime is not None else None,
     )
 
 

@@ -313,6 +313,7 @@ class ProjectPolicyRow(Base):
     idle_limit_min: Mapped[float | None] = mapped_column(Float)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     cohort: Mapped[str | None] = mapped_column(String(64))
+    worker_restarts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class OrgQuotaRow(Base):

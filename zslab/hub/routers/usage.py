@@ -73,6 +73,7 @@ def _policy_read(broker: Broker, policy: ProjectPolicy) -> ProjectPolicyRead:
         idle_limit_min=policy.idle_limit_min,
         weight=policy.weight,
         cohort=policy.cohort,
+        worker_restarts=policy.worker_restarts,
         used_units=round(broker._project_units(policy.project_id), 4),
         fair_share=broker.fair_shares().get(policy.project_id),
     )
@@ -98,8 +99,8 @@ async def get_policy(project: str, ctx: ReadContext) -> ProjectPolicyRead:
 async def put_policy(
     project: str, body: ProjectPolicyUpdate, ctx: WriteContext
 ) -> ProjectPolicyRead:
-    """Set a project's quota (GPU units), lease lifetimes, idle limit, weight or cohort
-    (admins and owners of its organization)."""
+    """Set a project's quota (GPU units), lease lifetimes, idle limit, weight, cohort or
+    worker restarts (admins and owners of its organization)."""
     project_id, org_id = await _project(ctx, project)
     if not ctx.principal.is_admin:
         managed = await in_thread(ctx, lambda s: managed_projects(s, ctx.principal.user_id))
@@ -135,6 +136,7 @@ async def put_policy(
                 idle_limit_min=policy.idle_limit_min,
                 weight=policy.weight,
                 cohort=policy.cohort,
+                worker_restarts=policy.worker_restarts,
             )
         ]
 
