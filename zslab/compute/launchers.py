@@ -124,6 +124,7 @@ def worker_spec(
     *,
     walltime_s: float,
     simulated: bool = True,
+    manager_assigns_devices: bool = False,
     default_threads: int = 2,
     default_memory: int = 4 * GIB,
     device_ids: Mapping[str, Sequence[str]] | None = None,
@@ -132,7 +133,9 @@ def worker_spec(
 
     ``device_ids`` maps a node name to its devices' UUIDs by index (MIG instances as
     ``"<index>/<mig start>"`` keys are looked up in the same list by the launcher's inventory);
-    without them, real devices are selected by index.
+    without them, real devices are selected by index. Where a cluster manager hands the devices
+    to the worker itself (a Kubernetes device plugin, Slurm's gres), ``manager_assigns_devices``
+    leaves the selecting variables to it.
     """
     cpu_milli = int(placement.get("cpu_milli") or 0)
     memory_mib = int(placement.get("memory_mib") or 0)
@@ -141,7 +144,11 @@ def worker_spec(
     env = {
         "ZSLAB_LEASE_ID": lease_id,
         "ZSLAB_SLICE": json.dumps(dict(placement), sort_keys=True, separators=(",", ":")),
-        **device_env(placement, simulated=simulated, device_ids=device_ids),
+        **(
+            {}
+            if manager_assigns_devices and not simulated
+            else device_env(placement, simulated=simulated, device_ids=device_ids)
+        ),
     }
     return WorkerSpec(
         lease_id=lease_id,
@@ -292,9 +299,11 @@ class WorkerHandle:
 
 class Launcher(Protocol):
     """Starts and stops lease workers. ``poll`` returns an exit code once the worker has ended
-    (any code when it is known to be gone), None while it runs or when that cannot be told."""
+    (any code when it is known to be gone), None while it runs or when that cannot be told.
+    ``assigns_devices``: the cluster manager gives the worker its devices (device plugin, gres)."""
 
     kind: ClassVar[str]
+    assigns_devices: ClassVar[bool]
 
     def start(self, spec: WorkerSpec) -> WorkerHandle: ...
 
@@ -311,6 +320,7 @@ class LocalLauncher:
     """
 
     kind: ClassVar[str] = "local"
+    assigns_devices: ClassVar[bool] = False
 
     def __init__(self, log_dir: Path, *, python: str = sys.executable) -> None:
         self.log_dir = Path(log_dir)
@@ -408,6 +418,7 @@ class KubernetesLauncher:
     """
 
     kind: ClassVar[str] = "kubernetes"
+    assigns_devices: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -522,6 +533,7 @@ class SlurmLauncher:
     """
 
     kind: ClassVar[str] = "slurm"
+    assigns_devices: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -221,6 +221,7 @@ class SliceRuntime:
             self.scheduler,
             walltime_s=(lease.expires_at or time.time()) - time.time(),
             simulated=not settings.real_devices,
+            manager_assigns_devices=self.launcher.assigns_devices,
             default_threads=settings.slice_threads,
             default_memory=int(settings.slice_memory_gib * GIB),
         )
