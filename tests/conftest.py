@@ -118,3 +118,19 @@ def sqlite_hub(tmp_path: Path) -> Iterator[HubHandle]:
 def admin(hub: HubHandle) -> Iterator[Lab]:
     with hub.lab() as lab:
         yield lab
+
+
+@pytest.fixture(scope="session")
+def scheduler() -> Iterator[str]:
+    """A Dask scheduler with no workers of its own: lease workers (subprocesses) join it."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=0,
+        processes=False,
+        protocol="tcp://",
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address="127.0.0.1:0",
+    ) as cluster:
+        yield cluster.scheduler_address

@@ -10,56 +10,18 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from distributed import CancelledError, LocalCluster, get_worker
+from distributed import CancelledError, get_worker
 
-from tests.hub_broker_support import write_inventory
+from tests.slice_support import ONE_H100, run_hub, until
 from tests.support import HubHandle, start_hub
 from zslab.client import Lab, Lease
 from zslab.config import Settings
 from zslab.errors import ZslabError
-
-ONE_H100 = """\
-name: one-h100
-sites:
-  - name: pudong
-    pools:
-      - name: h100
-        nodes: {prefix: h-, count: 1, cpu: 16, memory: 64GiB, model: h100-80gb, devices: 1}
-"""
-
-
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A Dask scheduler with no workers of its own (lease workers join it)."""
-    with LocalCluster(
-        n_workers=0,
-        processes=False,
-        protocol="tcp://",
-        host="127.0.0.1",
-        scheduler_port=0,
-        dashboard_address="127.0.0.1:0",
-    ) as cluster:
-        yield cluster.scheduler_address
-
-
-def run_hub(
-    tmp_path: Path, scheduler: str, inventory: str | None = None, **fields: Any
-) -> HubHandle:
-    settings = Settings(
-        home=tmp_path / "home",
-        db_url=f"sqlite:///{tmp_path / 'hub.db'}",
-        dask_scheduler=scheduler,
-        launcher="local",
-        heartbeat_s=5,
-        **({"inventory": write_inventory(tmp_path, inventory)} if inventory else {}),
-        **fields,
-    )
-    return start_hub(settings)
 
 
 @pytest.fixture
@@ -73,16 +35,6 @@ def hub(tmp_path: Path, scheduler: str) -> Iterator[HubHandle]:
 def lab(hub: HubHandle) -> Iterator[Lab]:
     with hub.lab() as lab:
         yield lab
-
-
-def until(predicate: Callable[[], Any], timeout: float = 20.0, step: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"not true within {timeout} s: {predicate}")
 
 
 def whoami() -> dict[str, Any]:

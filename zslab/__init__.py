@@ -66,3 +66,10 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext zslab``: the ``%zslab`` magics (see :mod:`zslab.jupyter.magics`)."""
+    from zslab.jupyter.magics import load_ipython_extension as load
+
+    load(ipython)
