@@ -263,3 +263,23 @@ def test_a_hub_without_a_scheduler_says_so_when_code_is_submitted(tmp_path: Path
             assert "ZSLAB_DASK_SCHEDULER" in (raised.value.fix or "")
     finally:
         hub.stop()
+
+
+def test_a_lease_runs_as_many_tasks_at_once_as_its_worker_has_threads(lab: Lab) -> None:
+    with lab.request("h100:1g.10gb cpu=3", hours=1) as lease:
+        assert lease.wait_for_worker()["threads"] == 3
+
+        def window(_: int) -> tuple[float, float]:
+            started = time.monotonic()
+            time.sleep(1.0)
+            return started, time.monotonic()
+
+        spans = lease.client.gather(lease.map(window, range(6)))
+        whole = lease.submit(window, 0, resources={lease.resource: 1})
+        alone = lease.submit(window, 1)
+        spans_whole = lease.client.gather([whole, alone])
+
+    overlapping = max(sum(1 for s, e in spans if s <= start < e) for start, _ in spans)
+    assert overlapping == 3  # three threads' worth at a time, never more
+    (ws, we), (as_, ae) = spans_whole
+    assert as_ >= we - 0.05 or ws >= ae - 0.05  # a whole-slice task runs alone

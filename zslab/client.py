@@ -722,8 +722,14 @@ class Lease:
         return self._lab.dask_client(worker["scheduler"])
 
     def _bound(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Dask options that keep a task on this lease's worker. The worker carries one unit
+        of the lease's resource; each task asks for a thread's share of it, so as many tasks
+        run at once as the worker has threads (``resources={lease.resource: 1}`` asks for the
+        whole slice)."""
         resources = dict(kwargs.pop("resources", None) or {})
-        resources[self.resource] = 1
+        if self.resource not in resources:
+            threads = int((self.data.worker or {}).get("threads") or 1)
+            resources[self.resource] = 1.0 if threads <= 1 else 1.0 / threads - 1e-9
         kwargs.setdefault("pure", False)
         return {**kwargs, "resources": resources}
 
