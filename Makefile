@@ -43,6 +43,9 @@ lab: setup
 
 bench: setup
 	$(PY) -m benchmarks.hub_latency
+	$(PY) -m benchmarks.placement
+	$(PY) -m benchmarks.broker
+	$(PY) -m benchmarks.slice_startup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -24,13 +24,14 @@ sites:
 def run_hub(
     tmp_path: Path, scheduler: str, inventory: str | None = None, **fields: Any
 ) -> HubHandle:
+    fields.setdefault("heartbeat_s", 5)
+    if inventory:
+        fields["inventory"] = write_inventory(tmp_path, inventory)
     settings = Settings(
         home=tmp_path / "home",
         db_url=f"sqlite:///{tmp_path / 'hub.db'}",
         dask_scheduler=scheduler,
         launcher="local",
-        heartbeat_s=5,
-        **({"inventory": write_inventory(tmp_path, inventory)} if inventory else {}),
         **fields,
     )
     return start_hub(settings)

@@ -283,3 +283,20 @@ def test_a_lease_runs_as_many_tasks_at_once_as_its_worker_has_threads(lab: Lab) 
     assert overlapping == 3  # three threads' worth at a time, never more
     (ws, we), (as_, ae) = spans_whole
     assert as_ >= we - 0.05 or ws >= ae - 0.05  # a whole-slice task runs alone
+
+
+def test_an_expired_lease_loses_its_worker(tmp_path: Path, scheduler: str) -> None:
+    hub = run_hub(tmp_path, scheduler, heartbeat_s=1)  # expires after 3 s without heartbeats
+    try:
+        with hub.lab() as lab:
+            lease = lab.request("h100:1g.10gb", hours=1, wait=30)
+            pid = lease.run(os.getpid)
+            future = lease.submit(time.sleep, 60)
+
+            until(lambda: lease.refresh().state == "expired", timeout=20)
+
+            with pytest.raises(CancelledError):
+                future.result(timeout=20)
+            until(lambda: not _alive(pid), timeout=20)
+    finally:
+        hub.stop()

@@ -2,10 +2,10 @@
 
 Starts (or finds) the embedded hub and its Dask cluster, sets up an organization, a course
 project and a student through the SDK, shows what a member may and may not do, has the student
-request an accelerator slice (pools, cost estimate, lease with heartbeats, renewal, release,
-a valley-tariff batch request, usage), runs a small job on the Dask cluster, and prints the
-audit trail of it all. Safe to run again: it reuses what it
-made before. Stops the hub afterwards only if it started it.
+request an accelerator slice (pools, cost estimate, lease with heartbeats, code run on the
+lease's own Dask worker, renewal, release, a valley-tariff batch request, usage), runs a small
+job on the Dask cluster, and prints the audit trail of it all. Safe to run again: it reuses
+what it made before. Stops the hub afterwards only if it started it.
 
     python -m zslab.demo            # or: make demo
 """
@@ -140,6 +140,31 @@ def _tour(settings: Settings, already_running: bool) -> None:
     lab.close()
 
 
+def _on_the_slice(lines: list[str]) -> dict[str, Any]:
+    """Runs on the lease's own Dask worker."""
+    import os
+
+    from distributed import get_worker
+
+    return {
+        "worker": get_worker().name,
+        "lease": os.environ.get("ZSLAB_LEASE_ID"),
+        "devices": os.environ.get("ZSLAB_SIMULATED_DEVICES")
+        or os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "chars": sum(len(line) for line in lines),
+    }
+
+
+def lease_has_worker(lease: Any) -> bool:
+    """Whether the hub starts workers (it does when it runs with a Dask scheduler)."""
+    try:
+        lease.wait_for_worker(timeout=60)
+    except zslab.ZslabError as exc:
+        print(f"   (no worker for the lease: {exc})")
+        return False
+    return True
+
+
 def _slices(lab: zslab.Lab, student: zslab.Lab) -> None:
     pools = lab.pools()
     free = sum(p.free_devices for p in pools)
@@ -159,6 +184,12 @@ def _slices(lab: zslab.Lab, student: zslab.Lab) -> None:
     with student.request(SLICE, hours=1, project=PROJECT) as lease:
         where = lease.placement or {}
         print(f"   lease {lease.id}: {lease.state} on {where.get('node')} ({where.get('pool')})")
+        if lease_has_worker(lease):
+            seen = lease.submit(_on_the_slice, SAMPLE).result(timeout=60)
+            print(
+                f"   ran on its worker {seen['worker']} (lease {seen['lease']}): "
+                f"{seen['chars']} characters counted; devices {seen['devices']}"
+            )
         lease.renew(2)
         print(f"   renewed: expires {lease.expires_at:%H:%M} UTC; heartbeats run in the background")
     print(f"   released: {lease.refresh().state}; events: {[e.type for e in lease.events()]}")
