@@ -282,7 +282,9 @@ def _lines(shard: Shard) -> Iterator[tuple[int, bytes]]:
     before the range, and do not change when a file is split differently.
     """
     compression = "infer" if shard.path.lower().endswith(_COMPRESSED) else None
-    with _open(shard.path, "rb", compression=compression) as handle:
+    with _open(shard.path, "rb", compression=compression) as opened:
+        # Some decompressors (zstd) read but do not split lines: buffer them.
+        handle = io.BufferedReader(opened) if compression else opened
         position = shard.start
         if shard.start:
             handle.seek(shard.start - 1)
