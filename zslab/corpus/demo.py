@@ -9,6 +9,8 @@
   (near-duplicates), exact copies, and documents with PII spliced in (resident IDs with a valid
   check digit, mobiles, UnionPay cards passing Luhn, e-mails, IPs); it returns what it planted,
   so tests and benchmarks can score what a pipeline found.
+- :func:`english_docs`: English from this machine's own files (Python's documentation topics,
+  installed packages' descriptions).
 - :func:`write_demo_corpus`: all of it as JSONL shards plus a pipeline YAML, for ``make demo``
   and ``zslab corpus demo``.
 """
@@ -26,6 +28,7 @@ from typing import Any
 
 __all__ = [
     "Planted",
+    "english_docs",
     "peoples_daily",
     "plant",
     "reviews",
@@ -84,6 +87,35 @@ def reviews(limit: int | None = None) -> list[dict[str, str]]:
                         {"id": f"review-{label}-{number:05d}", "text": text, "label": label}
                     )
     return docs[:limit] if limit is not None else docs
+
+
+def english_docs(limit: int | None = None) -> list[dict[str, str]]:
+    """English documents this machine has: the Python documentation topics (``pydoc_data``)
+    and the long descriptions of installed packages, split into paragraphs-groups of about
+    2,000 characters (``{"id", "text"}``)."""
+    from importlib import metadata
+    from pydoc_data.topics import topics
+
+    sources: list[tuple[str, str]] = [(f"pydoc-{k}", v) for k, v in sorted(topics.items())]
+    for dist in sorted(metadata.distributions(), key=lambda d: d.metadata["Name"] or ""):
+        payload = dist.metadata.get_payload()  # type: ignore[attr-defined]
+        if isinstance(payload, str) and len(payload) > 500:
+            sources.append((f"pkg-{dist.metadata['Name']}", payload))
+    docs: list[dict[str, str]] = []
+    for name, text in sources:
+        block: list[str] = []
+        size = 0
+        for paragraph in text.split("\n\n"):
+            block.append(paragraph)
+            size += len(paragraph)
+            if size >= 2000:
+                docs.append({"id": f"{name}-{len(docs):05d}", "text": "\n\n".join(block)})
+                block, size = [], 0
+        if block and size > 200:
+            docs.append({"id": f"{name}-{len(docs):05d}", "text": "\n\n".join(block)})
+        if limit is not None and len(docs) >= limit:
+            return docs[:limit]
+    return docs
 
 
 # --- planted material ----------------------------------------------------------------------
@@ -240,6 +272,7 @@ def write_demo_corpus(
     *,
     articles: int | None = None,
     review_count: int | None = 3000,
+    english: int | None = 500,
     shard_docs: int = 1000,
     seed: int = 0,
 ) -> Path:
@@ -247,7 +280,7 @@ def write_demo_corpus(
     root = Path(folder)
     raw = root / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    docs = peoples_daily(articles) + reviews(review_count)
+    docs = peoples_daily(articles) + reviews(review_count) + english_docs(english)
     planted = plant(docs, seed=seed)
     everything = docs + planted.docs
     random.Random(seed).shuffle(everything)
