@@ -37,7 +37,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from zslab.corpus.core import CorpusStep, DocumentStep, Step, make_step
 from zslab.corpus.readers import Corpus, Quarantined, Shard, read_corpus, read_shard
+from zslab.corpus.tasks import map_tasks, run_task
 
 __all__ = ["Pipeline", "PipelineConfig", "RunResult", "load_pipeline"]
 
@@ -214,7 +215,6 @@ class Pipeline:
             "input": _input_identity(corpus),
         }
         _prepare(out, identity, overwrite)
-        runner = _Runner(client, progress)
         stages = self.stages()
         shard_stats: list[dict[str, Any]] = []
         resumed = 0
@@ -237,15 +237,18 @@ class Pipeline:
             label = f"stage {number + 1}/{len(stages)}" + (
                 f" → {corpus_step.name}" if corpus_step else ""
             )
-            results = runner.map(_run_stage_task, tasks, label)
+            results = map_tasks(
+                _run_stage_task, tasks, client=client, label=label, progress=progress
+            )
             resumed += sum(1 for r in results if r.get("resumed"))
             shard_stats.append({"stage": number, "shards": results})
             if corpus_step is not None:
-                shard_stats[-1]["select"] = runner.one(
+                shard_stats[-1]["select"] = run_task(
                     _run_select,
                     corpus_step,
                     [_fingerprint_file(work, number, s) for s in corpus.shards],
                     str(_drop_file(work, number)),
+                    client=client,
                 )
         card = build_card(
             self,
@@ -458,48 +461,6 @@ def _write_json(path: Path, data: Any) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     os.replace(tmp, path)
-
-
-# --- where tasks run -------------------------------------------------------------------------
-
-
-class _Runner:
-    """Runs tasks on a Dask client when given one, else in this process; shows progress."""
-
-    def __init__(self, client: Any, progress: bool) -> None:
-        self.client = client
-        self.progress = progress
-
-    def map(self, fn: Callable[..., Any], items: Sequence[Any], label: str) -> list[Any]:
-        bar = self._bar(len(items), label)
-        try:
-            if self.client is None:
-                results = []
-                for item in items:
-                    results.append(fn(item))
-                    bar.update(1)
-                return results
-            from distributed import as_completed
-
-            futures = self.client.map(fn, items, pure=False)
-            index = {future.key: i for i, future in enumerate(futures)}
-            out: list[Any] = [None] * len(items)
-            for future in as_completed(futures):
-                out[index[future.key]] = future.result()
-                bar.update(1)
-            return out
-        finally:
-            bar.close()
-
-    def one(self, fn: Callable[..., Any], *args: Any) -> Any:
-        if self.client is None:
-            return fn(*args)
-        return self.client.submit(fn, *args, pure=False).result()
-
-    def _bar(self, total: int, label: str) -> Any:
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=label, unit="shard", disable=not self.progress)
 
 
 def bins_label(edge: int) -> str:

@@ -69,6 +69,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from zslab.corpus.tasks import map_tasks
+
 __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
     "METADATA_KEY",
@@ -409,12 +411,13 @@ def tokenize_shards(
             todo.append(path)
 
     task_args = {"seq_len": seq_len, "eos_token": eos_token, "pad_token": pad_token}
-    computed = _run_tasks(
-        [(str(p), str(out / p.name), str(tok_file)) for p in todo],
-        task_args,
+    computed = map_tasks(
+        _tokenize_task,
+        [((str(p), str(out / p.name), str(tok_file)), task_args) for p in todo],
         client=client,
+        label="tokenize",
         progress=progress,
-        already=len(done),
+        initial=len(done),
     )
     done.update({s.name: s for s in computed})
     stats = TokenizeStats(
@@ -457,43 +460,9 @@ def _existing_shard(target: Path, expected: dict[str, Any]) -> ShardTokens:
     )
 
 
-def _run_tasks(
-    tasks: list[tuple[str, str, str]],
-    kwargs: dict[str, Any],
-    *,
-    client: Any,
-    progress: bool,
-    already: int,
-) -> list[ShardTokens]:
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=len(tasks) + already,
-        initial=already,
-        desc="tokenize",
-        unit="shard",
-        disable=not progress,
-    )
-    try:
-        if client is None:
-            results = []
-            for args in tasks:
-                results.append(tokenize_shard(*args, **kwargs))
-                bar.update(1)
-            return results
-        from distributed import as_completed
-
-        futures = [client.submit(tokenize_shard, *args, **kwargs, pure=False) for args in tasks]
-        try:
-            for future in as_completed(futures):
-                future.result()  # raises the task's error here
-                bar.update(1)
-        except BaseException:
-            client.cancel(futures)  # finished shards stay written; a rerun skips them
-            raise
-        return [f.result() for f in futures]
-    finally:
-        bar.close()
+def _tokenize_task(call: tuple[tuple[str, str, str], dict[str, Any]]) -> ShardTokens:
+    args, kwargs = call
+    return tokenize_shard(*args, **kwargs)
 
 
 def _special_ids(tok: Tokenizer, eos_token: str, pad_token: str) -> tuple[int, int]:

@@ -1,0 +1,65 @@
+"""Running one task per shard: on a Dask client when there is one, else in this process.
+
+Both the curation pipeline and tokenization use this, so progress, error handling and
+cancellation behave the same: a failing task cancels the rest (finished shards stay written,
+and a rerun skips them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+__all__ = ["map_tasks", "run_task"]
+
+T = TypeVar("T")
+
+
+def map_tasks(
+    fn: Callable[[Any], T],
+    items: Sequence[Any],
+    *,
+    client: Any = None,
+    label: str,
+    progress: bool = True,
+    initial: int = 0,
+) -> list[T]:
+    """``[fn(item) for item in items]``, as Dask tasks when ``client`` is given, with a
+    progress bar (``initial``: shards already done before this call)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=len(items) + initial,
+        initial=initial,
+        desc=label,
+        unit="shard",
+        disable=not progress,
+    )
+    try:
+        if client is None:
+            results = []
+            for item in items:
+                results.append(fn(item))
+                bar.update(1)
+            return results
+        from distributed import as_completed
+
+        futures = client.map(fn, list(items), pure=False)
+        try:
+            for future in as_completed(futures):
+                future.result()  # raises the task's error here
+                bar.update(1)
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return [future.result() for future in futures]
+    finally:
+        bar.close()
+
+
+def run_task(fn: Callable[..., T], *args: Any, client: Any = None) -> T:
+    """``fn(*args)``, on one Dask worker when ``client`` is given."""
+    if client is None:
+        return fn(*args)
+    result: T = client.submit(fn, *args, pure=False).result()
+    return result
