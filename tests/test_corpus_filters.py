@@ -484,6 +484,13 @@ def test_special_chars_drop_symbol_noise() -> None:
     assert reason(ChineseQuality(), text) == "zh_quality:special_chars"
 
 
+def test_zh_quality_judges_only_mostly_chinese_documents_unless_told_otherwise() -> None:
+    code = "for (i = 0; i < n; i++) { total += a[i] * 2; } // sum: O(n) 计算"
+
+    assert reason(ChineseQuality(), code) is None
+    assert reason(ChineseQuality(cjk_threshold=None), code) == "zh_quality:special_chars"
+
+
 def test_special_chars_do_not_count_the_character_yi() -> None:
     assert special_char_ratio("一上士") == 0.0
 

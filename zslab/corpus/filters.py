@@ -677,7 +677,10 @@ class ChineseQuality(DocumentStep):
       and even 一 and 上 — so clean Chinese prose with its normal punctuation scores high;
       here they are ordinary text.
 
-    Both work on characters, so they apply to any language; they are tuned for Chinese.
+    Both work on characters and are tuned for Chinese, so by default they judge only
+    documents of which more than ``cjk_threshold`` (0.1) of the characters are CJK; source code
+    and English technical text, with their brackets and digits, pass untouched. Set
+    ``cjk_threshold`` to null to apply them to every document, as Data-Juicer does.
     """
 
     name: ClassVar[str] = "zh_quality"
@@ -685,6 +688,7 @@ class ChineseQuality(DocumentStep):
     char_rep_len: int = 10
     max_char_rep_ratio: float | None = 0.5
     max_special_char_ratio: float | None = 0.25
+    cjk_threshold: float | None = 0.1
 
     def __post_init__(self) -> None:
         if self.char_rep_len < 1:
@@ -693,6 +697,8 @@ class ChineseQuality(DocumentStep):
         _check_fraction("max_special_char_ratio", self.max_special_char_ratio)
 
     def apply(self, text: str, stats: StepStats) -> str | Drop:
+        if self.cjk_threshold is not None and not _is_cjk(text, self.cjk_threshold):
+            return text
         if (
             self.max_special_char_ratio is not None
             and special_char_ratio(text) > self.max_special_char_ratio
