@@ -42,10 +42,13 @@ lab: setup
 	$(VENV)/bin/jupyter lab --no-browser $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: setup
+	$(PIP) install -q -e ".[dev,bench]"
 	$(PY) -m benchmarks.hub_latency
 	$(PY) -m benchmarks.placement
 	$(PY) -m benchmarks.broker
 	$(PY) -m benchmarks.slice_startup
+	$(PY) -m benchmarks.corpus_minhash
+	$(PY) -m benchmarks.corpus_pipeline
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -402,3 +402,21 @@ def test_make_step_builds_a_step_from_its_yaml_form() -> None:
 
     assert isinstance(step, DropShort) and step.min_chars == 3
     assert step.to_config() == {"test_drop_short": {"min_chars": 3}}
+
+
+def test_fsspec_urls_read_like_local_files() -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    with fs.open("/zslab-test-corpus/a.jsonl", "w") as handle:
+        handle.write(
+            "\n".join(json.dumps({"text": f"远程{i}"}, ensure_ascii=False) for i in range(5))
+        )
+    try:
+        corpus = read_jsonl("memory://zslab-test-corpus/")
+        table, bad = read_shard(corpus, corpus.shards[0])
+    finally:
+        fs.rm("/zslab-test-corpus", recursive=True)
+
+    assert corpus.shards[0].path == "memory:///zslab-test-corpus/a.jsonl"
+    assert table.column("text").to_pylist() == [f"远程{i}" for i in range(5)] and not bad
