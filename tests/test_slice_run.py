@@ -300,3 +300,54 @@ def test_an_expired_lease_loses_its_worker(tmp_path: Path, scheduler: str) -> No
             until(lambda: not _alive(pid), timeout=20)
     finally:
         hub.stop()
+
+
+def worker_name(_: int) -> str:
+    time.sleep(0.01)
+    return str(get_worker().name)
+
+
+def test_corpus_tasks_stay_off_lease_workers_while_shared_workers_exist(
+    lab: Lab, scheduler: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from zslab.corpus.tasks import map_tasks
+
+    shared = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distributed.cli.dask_worker",
+            scheduler,
+            "--name",
+            "cpu-shared",
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--no-dashboard",
+            "--local-directory",
+            str(tmp_path / "w"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with lab.request("h100:1g.10gb", hours=1) as lease:
+            client = lease.client
+            until(lambda: "cpu-shared" in _names(client), timeout=30)
+
+            names = map_tasks(
+                worker_name, list(range(20)), client=client, label="t", progress=False
+            )
+
+        assert set(names) == {"cpu-shared"}
+    finally:
+        shared.terminate()
+        shared.wait(10)
+
+
+def _names(client: object) -> set[str]:
+    info = client.scheduler_info(n_workers=-1)  # type: ignore[attr-defined]
+    return {str(w.get("name")) for w in info["workers"].values()}

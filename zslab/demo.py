@@ -3,9 +3,10 @@
 Starts (or finds) the embedded hub and its Dask cluster, sets up an organization, a course
 project and a student through the SDK, shows what a member may and may not do, has the student
 request an accelerator slice (pools, cost estimate, lease with heartbeats, code run on the
-lease's own Dask worker, renewal, release, a valley-tariff batch request, usage), runs a small
-job on the Dask cluster, and prints the audit trail of it all. Safe to run again: it reuses
-what it made before. Stops the hub afterwards only if it started it.
+lease's own Dask worker, renewal, release, a valley-tariff batch request, usage), curates a
+corpus on the Dask cluster (clean, redact PII, dedup; data card; tokenize; stream), and prints
+the audit trail of it all. Safe to run again: it reuses what it made before. Stops the hub
+afterwards only if it started it.
 
     python -m zslab.demo            # or: make demo
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,10 +37,6 @@ SAMPLE = [
 
 def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
-
-
-def _count_chars(line: str) -> dict[str, int]:
-    return dict(Counter(ch for ch in line if "\u4e00" <= ch <= "\u9fff"))
 
 
 def _ensure(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -115,18 +111,12 @@ def _tour(settings: Settings, already_running: bool) -> None:
     _slices(lab, student)
     student.close()
 
-    step("5. A small job on the embedded Dask cluster")
+    step("5. Curate a corpus on the embedded Dask cluster, tokenize it, stream it")
     if runtime and runtime.dask_scheduler:
         from distributed import Client
 
         with Client(runtime.dask_scheduler, timeout=60) as client:
-            futures = client.map(_count_chars, SAMPLE)
-            totals: Counter[str] = Counter()
-            for part in client.gather(futures):
-                totals.update(part)
-            workers = len(client.scheduler_info()["workers"])
-        top = ", ".join(f"{ch}×{n}" for ch, n in totals.most_common(5))
-        print(f"   {len(SAMPLE)} lines on {workers} worker(s); most frequent characters: {top}")
+            _corpus(settings.home / "demo-corpus", client)
     else:
         print("   (this hub runs without Dask: start it with `zslab up` to include a cluster)")
 
@@ -138,6 +128,58 @@ def _tour(settings: Settings, already_running: bool) -> None:
         )
 
     lab.close()
+
+
+def _corpus(folder: Any, client: Any) -> None:
+    """The stream verb: People's Daily 1998 and reviews with planted duplicates and PII,
+    through the demo pipeline; then a character tokenizer, packed token shards, a stream."""
+    import json
+
+    from zslab.corpus import iter_texts
+    from zslab.corpus.demo import write_demo_corpus
+    from zslab.corpus.pipeline import load_pipeline
+    from zslab.corpus.stream import stream
+    from zslab.corpus.tokenize import save_tokenizer, tokenize_shards, train_tokenizer
+
+    pipeline_file = folder / "pipeline.yaml"
+    if not pipeline_file.exists():
+        write_demo_corpus(folder, articles=300, review_count=500, english=60, shard_docs=200)
+    config = load_pipeline(pipeline_file)
+    result = config.pipeline.run(
+        config.corpus(), config.output, client=client, progress=False, overwrite=True
+    )
+    card = result.card
+    workers = len(client.scheduler_info()["workers"])
+    print(
+        f"   {card['input']['documents']:,} documents in, {result.documents:,} out, "
+        f"{card['input']['shards']} shards on {workers} Dask worker(s) in {result.seconds:.1f} s"
+    )
+    for row in card["steps"]:
+        reasons = ", ".join(f"{k} {v}" for k, v in row["dropped"].items())
+        print(
+            f"     {row['step']:<14} kept {row['kept']:>5}  modified {row['modified']:>4}"
+            + (f"  dropped: {reasons}" if reasons else "")
+        )
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+    text = "".join(iter_texts(config.output))
+    planted = [value for pairs in truth["pii"].values() for _, value in pairs]
+    left = sum(1 for value in planted if value in text)
+    print(
+        f"   planted PII values still in the output: {left} of {len(planted)}; redacted: "
+        + ", ".join(f"{k} {v}" for k, v in card["pii"].items())
+    )
+    print(f"   data card: {folder / 'curated' / 'datacard.md'}")
+    tokenizer = train_tokenizer(iter_texts(config.output), kind="char", vocab_size=3000)
+    save_tokenizer(tokenizer, folder / "tokenizer")
+    stats = tokenize_shards(
+        config.output, folder / "tokens", folder / "tokenizer", seq_len=128, progress=False
+    )
+    data = stream(folder / "tokens", batch_size=4, seed=0)
+    first = next(iter(data))
+    print(
+        f"   tokenized {stats.docs:,} documents into {stats.sequences:,} sequences of 128; "
+        f"first batch {tuple(first.shape)}, resumable from {list(data.state_dict())[:3]}…"
+    )
 
 
 def _on_the_slice(lines: list[str]) -> dict[str, Any]:

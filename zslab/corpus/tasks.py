@@ -2,7 +2,8 @@
 
 Both the curation pipeline and tokenization use this, so progress, error handling and
 cancellation behave the same: a failing task cancels the rest (finished shards stay written,
-and a rerun skips them).
+and a rerun skips them). On a scheduler shared with lease workers (``lease-<id>``: someone's
+accelerator slice), corpus tasks go only to the other workers while there are any.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["map_tasks", "run_task"]
+__all__ = ["map_tasks", "run_task", "shared_workers"]
 
 T = TypeVar("T")
 
@@ -44,7 +45,7 @@ def map_tasks(
             return results
         from distributed import as_completed
 
-        futures = client.map(fn, list(items), pure=False)
+        futures = client.map(fn, list(items), pure=False, workers=shared_workers(client))
         try:
             for future in as_completed(futures):
                 future.result()  # raises the task's error here
@@ -61,5 +62,13 @@ def run_task(fn: Callable[..., T], *args: Any, client: Any = None) -> T:
     """``fn(*args)``, on one Dask worker when ``client`` is given."""
     if client is None:
         return fn(*args)
-    result: T = client.submit(fn, *args, pure=False).result()
+    result: T = client.submit(fn, *args, pure=False, workers=shared_workers(client)).result()
     return result
+
+
+def shared_workers(client: Any) -> list[str] | None:
+    """The workers that are not a lease's, or None (no restriction) when all or none are."""
+    info = client.scheduler_info(n_workers=-1)
+    workers = info.get("workers", {})
+    shared = [a for a, w in workers.items() if not str(w.get("name", "")).startswith("lease-")]
+    return shared if shared and len(shared) < len(workers) else None
