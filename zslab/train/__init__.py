@@ -1,0 +1,1 @@
+"""Fine-tuning and evaluation: training loops, checkpoints and evaluation metrics."""
