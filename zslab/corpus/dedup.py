@@ -116,7 +116,7 @@ def normalize_text(text: str) -> str:
 
 def text_hash(text: str, *, normalize: bool = True) -> int:
     """The 64-bit xxh3 hash exact dedup compares (of :func:`normalize_text` by default)."""
-    return xxhash.xxh3_64_intdigest(normalize_text(text) if normalize else text)
+    return xxhash.xxh3_64_intdigest((normalize_text(text) if normalize else text).encode())
 
 
 def _concat(fingerprints: Sequence[pa.Table]) -> pa.Table:
