@@ -17,9 +17,11 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import mimetypes
 import random
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -41,6 +43,7 @@ from zslab.errors import (
     error_class_for,
 )
 from zslab.schemas import (
+    ArtifactRead,
     AuditEventRead,
     Estimate,
     Health,
@@ -57,6 +60,7 @@ from zslab.schemas import (
     ProjectPolicyRead,
     ProjectRead,
     ReservationRead,
+    RunRead,
     TokenCreated,
     TokenRead,
     UsageRow,
@@ -78,7 +82,8 @@ class Lab:
     """A connection to one zslab hub. Use :func:`connect` to make one.
 
     Resource namespaces: :attr:`users`, :attr:`tokens`, :attr:`orgs`, :attr:`projects`,
-    :attr:`audit`. Close it (or use ``with``) to release its HTTP connections.
+    :attr:`audit`, :attr:`reservations`, :attr:`policies`, :attr:`runs`.
+    Close it (or use ``with``) to release its HTTP connections.
     """
 
     def __init__(
@@ -111,6 +116,7 @@ class Lab:
         self.projects = Projects(self)
         self.audit = Audit(self)
         self.reservations = Reservations(self)
+        self.runs = Runs(self)
         self.policies = Policies(self)
         self._dask_clients: dict[str, Any] = {}
 
@@ -155,17 +161,37 @@ class Lab:
 
         ``create=True`` marks a creating POST: it gets an Idempotency-Key and may be retried.
         """
+        return self._decode(self.send(method, path, json=json, params=params, create=create))
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        content: bytes | Path | None = None,
+        headers: dict[str, str] | None = None,
+        create: bool = False,
+    ) -> httpx.Response:
+        """Send one API call (with retries) and return the response, errors included.
+
+        ``content`` is a raw body: bytes, or a file streamed from disk (again on each retry).
+        """
         method = method.upper()
-        headers: dict[str, str] = {}
+        headers = dict(headers or {})
         if create:
             headers["Idempotency-Key"] = str(uuid.uuid4())
+        if isinstance(content, Path):
+            headers["Content-Length"] = str(content.stat().st_size)
         retriable = method in _SAFE or create
         params = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         attempt = 0
         while True:
+            body = _file_chunks(content) if isinstance(content, Path) else content
             try:
                 response = self._http.request(
-                    method, _API + path, json=json, params=params, headers=headers
+                    method, _API + path, json=json, params=params, content=body, headers=headers
                 )
             except httpx.TransportError as exc:
                 if retriable and attempt < self.retries:
@@ -177,7 +203,7 @@ class Lab:
                 attempt += 1
                 self._sleep(attempt, response.headers.get("Retry-After"))
                 continue
-            return self._decode(response)
+            return response
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
@@ -420,6 +446,12 @@ class Lab:
             "POST", f"/nodes/{node}/drain", json={"drained": drained, "reason": reason}
         )
         return result
+
+
+def _file_chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(size):
+            yield chunk
 
 
 def _param(value: Any) -> Any:
@@ -912,6 +944,95 @@ class Policies(_Resource):
             "PUT", f"/orgs/{org}/quota", json={"quota_units": units}
         )
         return result
+
+
+class Runs(_Resource):
+    """Runs of templates: status, metrics, provenance, and their artifacts.
+
+    >>> run = lab.runs.create("finetune", parameters={"lr": 3e-4})   # doctest: +SKIP
+    >>> lab.runs.upload(run.id, "executed.ipynb", Path("out.ipynb"))  # doctest: +SKIP
+    >>> lab.runs.update(run.id, status="completed", metrics={"loss": 1.2})  # doctest: +SKIP
+    """
+
+    def create(
+        self,
+        template: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        lease: str | None = None,
+        project: str | None = None,
+        template_sha256: str | None = None,
+        provenance: dict[str, Any] | None = None,
+        status: str = "running",
+    ) -> RunRead:
+        """Record a run of ``template`` (``lease``: the lease id it runs on)."""
+        body = {
+            "template": template,
+            "template_sha256": template_sha256,
+            "parameters": parameters or {},
+            "lease_id": lease,
+            "project": project,
+            "provenance": provenance or {},
+            "status": status,
+        }
+        return RunRead.model_validate(self._lab.call("POST", "/runs", json=body, create=True))
+
+    def update(self, run_id: str, **fields: Any) -> RunRead:
+        """Change ``status``, ``error`` or ``ended_at``; merge into ``metrics``/``provenance``."""
+        if isinstance(fields.get("ended_at"), datetime):
+            fields["ended_at"] = fields["ended_at"].isoformat()
+        return RunRead.model_validate(self._lab.call("PATCH", f"/runs/{run_id}", json=fields))
+
+    def get(self, run_id: str) -> RunRead:
+        """A run with its artifacts."""
+        return self._lab.get_model(RunRead, f"/runs/{run_id}")
+
+    def upload(
+        self, run_id: str, name: str, data: bytes | str | Path, *, media_type: str | None = None
+    ) -> ArtifactRead:
+        """Store ``data`` (bytes, or a file path streamed from disk) as artifact ``name``."""
+        content = data if isinstance(data, bytes) else Path(data)
+        if media_type is None:
+            media_type = _media_type(name)
+        response = self._lab.send(
+            "PUT",
+            f"/runs/{run_id}/artifacts/{urllib.parse.quote(name)}",
+            content=content,
+            headers={"Content-Type": media_type},
+        )
+        return ArtifactRead.model_validate(self._lab._decode(response))
+
+    def artifacts(self, run_id: str) -> list[ArtifactRead]:
+        data = self._lab.call("GET", f"/runs/{run_id}/artifacts")
+        return [ArtifactRead.model_validate(item) for item in data]
+
+    def download(self, run_id: str, name: str) -> bytes:
+        """The bytes of artifact ``name``."""
+        response = self._lab.send("GET", f"/runs/{run_id}/artifacts/{urllib.parse.quote(name)}")
+        if response.status_code >= 400:
+            self._lab._decode(response)
+        return response.content
+
+    def list(
+        self,
+        *,
+        template: str | None = None,
+        status: str | None = None,
+        project: str | None = None,
+        limit: int | None = 100,
+    ) -> list[RunRead]:
+        """Runs of your projects, newest first."""
+        return list(
+            self._lab.iter_pages(
+                RunRead, "/runs", limit=limit, template=template, status=status, project=project
+            )
+        )
+
+
+def _media_type(name: str) -> str:
+    known = {".ipynb": "application/x-ipynb+json", ".jsonl": "application/jsonl"}
+    suffix = Path(name).suffix
+    return known.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def connect(

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     token: str | None = Field(default=None, description="API token for clients.")
 
     max_body_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body.")
+    max_artifact_bytes: int = Field(
+        default=2 << 30,
+        ge=1024,
+        description="Largest run artifact (uploads stream past max_body_bytes).",
+    )
     db_busy_timeout_s: float = Field(
         default=5.0, ge=0, description="How long a write waits for a locked SQLite database."
     )
@@ -120,6 +125,11 @@ class Settings(BaseSettings):
     @property
     def log_dir(self) -> Path:
         return self.home / "logs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Root of the content-addressed store of run artifacts."""
+        return self.home / "artifacts"
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -18,6 +18,9 @@ PREFIXES = {
     "tok": "token",
     "org": "organization",
     "prj": "project",
+    "lse": "lease",
+    "rsv": "reservation",
+    "run": "run",
 }
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
+    "ArtifactRead",
     "AuditEventRead",
     "Health",
     "Me",
@@ -26,6 +27,10 @@ __all__ = [
     "ProjectRead",
     "ProjectUpdate",
     "Role",
+    "RunCreate",
+    "RunRead",
+    "RunStatus",
+    "RunUpdate",
     "Scope",
     "TokenCreate",
     "TokenCreated",
@@ -432,3 +437,62 @@ class InventoryRead(_Output):
     devices: int
     pools: list[dict[str, Any]]
     drained: list[str]
+
+
+# --- template runs -----------------------------------------------------------------------------
+
+RunStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="Lower-case hex sha256.")]
+
+
+class RunCreate(_Input):
+    template: str = Field(min_length=1, max_length=200, description="Template name, e.g. finetune.")
+    template_sha256: Sha256 | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    lease_id: str | None = Field(default=None, max_length=40, description="The lease it ran on.")
+    project: str | None = Field(default=None, description="Project id or org/slug.")
+    provenance: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Template hash, parameters, data-card hash, model hash, package versions.",
+    )
+    status: RunStatus = "running"
+
+
+class RunUpdate(_Input):
+    """Changes to a run. ``metrics`` and ``provenance`` merge into what the run has (a key set
+    to null is removed); an ended run (completed, failed, cancelled) keeps its status."""
+
+    status: RunStatus | None = None
+    metrics: dict[str, Any] | None = None
+    provenance: dict[str, Any] | None = None
+    error: str | None = Field(default=None, max_length=100_000)
+    ended_at: datetime | None = None
+
+
+class ArtifactRead(_Output):
+    run_id: str
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+    created_at: datetime
+
+
+class RunRead(_Output):
+    id: str
+    project_id: str
+    user_id: str
+    template: str
+    template_sha256: str | None
+    parameters: dict[str, Any]
+    lease_id: str | None
+    status: RunStatus
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    metrics: dict[str, Any]
+    provenance: dict[str, Any]
+    error: str | None
+    notebook_sha256: str | None
+    # Filled by GET /runs/{id}; listings leave it out.
+    artifacts: list[ArtifactRead] | None = None

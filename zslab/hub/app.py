@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from zslab._version import __version__
 from zslab.config import Settings, load_settings
@@ -31,6 +33,7 @@ from zslab.hub.routers import (
     orgs,
     projects,
     reservations,
+    runs,
     slices,
     tokens,
     usage,
@@ -42,6 +45,25 @@ __all__ = ["create_app", "open_database"]
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
+
+# Artifact uploads stream to the store and enforce their own, larger limit (see routers.runs).
+_STREAMED_UPLOAD = re.compile(rf"^{API_PREFIX}/runs/[^/]+/artifacts/.+$")
+
+
+class _BodyLimit:
+    """:class:`BodyLimitMiddleware` on every request but artifact uploads (PUT)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.limited = BodyLimitMiddleware(app, max_bytes=max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        streamed = (
+            scope["type"] == "http"
+            and scope["method"] == "PUT"
+            and _STREAMED_UPLOAD.match(scope["path"]) is not None
+        )
+        await (self.app if streamed else self.limited)(scope, receive, send)
 
 
 def open_database(settings: Settings) -> Database:
@@ -134,6 +156,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         orgs,
         tokens,
         reservations,
+        runs,
         usage,
         inventory,
         audit,
@@ -151,7 +174,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         }
 
     # Added last = outermost: request id, then audit, then the body limit.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(_BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditMiddleware, write_event=hub.write_audit_event)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
+    "ArtifactRow",
     "AuditEvent",
     "Base",
     "DrainedNode",
@@ -43,6 +44,7 @@ __all__ = [
     "ProjectMember",
     "ProjectPolicyRow",
     "ReservationRow",
+    "RunRow",
     "Token",
     "User",
     "utcnow",
@@ -51,6 +53,7 @@ __all__ = [
 ROLES = ("admin", "reviewer", "member")
 ORG_ROLES = ("owner", "member")
 PROJECT_ROLES = ("maintainer", "member")
+RUN_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -358,3 +361,50 @@ class FairShareRow(Base):
     cpu: Mapped[float] = mapped_column(Float, default=0.0)
     memory: Mapped[float] = mapped_column(Float, default=0.0)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- template runs ---------------------------------------------------------------------------
+
+
+class RunRow(Base):
+    """One execution of a template: parameters, status, metrics and provenance; its files are
+    :class:`ArtifactRow` rows pointing into the content-addressed artifact store."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        Index("ix_runs_project_template", "project_id", "template"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    template: Mapped[str] = mapped_column(String(200))
+    template_sha256: Mapped[str | None] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    lease_id: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    notebook_sha256: Mapped[str | None] = mapped_column(String(64))
+
+
+class ArtifactRow(Base):
+    """A named file of a run; the bytes live in the artifact store under their sha256."""
+
+    __tablename__ = "run_artifacts"
+    __table_args__ = (UniqueConstraint("run_id", "name", name="uq_run_artifacts_run_name"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
