@@ -30,6 +30,7 @@ from zslab.errors import (
 
 if TYPE_CHECKING:
     from zslab.client import Lab, connect
+    from zslab.record import record
 
 __all__ = [
     "ApiError",
@@ -48,9 +49,10 @@ __all__ = [
     "ZslabError",
     "__version__",
     "connect",
+    "record",
 ]
 
-_LAZY = {"connect": "zslab.client", "Lab": "zslab.client"}
+_LAZY = {"connect": "zslab.client", "Lab": "zslab.client", "record": "zslab.record"}
 
 
 def __getattr__(name: str) -> Any:
