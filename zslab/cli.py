@@ -872,6 +872,100 @@ def cmd_corpus_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_templates_list(args: argparse.Namespace) -> int:
+    from zslab.templates import list_templates
+
+    templates = list_templates()
+    if args.json:
+        _print_json([t.to_json() for t in templates])
+        return 0
+    for template in templates:
+        print(f"{template.name:<18} {template.title}")
+        for parameter in template.parameters:
+            print(f"    {parameter.name:<20} {parameter.type:<6} = {parameter.default!r}")
+    return 0
+
+
+def cmd_templates_show(args: argparse.Namespace) -> int:
+    from zslab.templates import get_template
+
+    try:
+        template = get_template(args.template)
+    except ValueError as exc:
+        raise _corpus_error(exc) from exc
+    if args.json:
+        _print_json(template.to_json())
+        return 0
+    print(f"{template.name}: {template.title}\n{template.description}\n{template.path}")
+    for parameter in template.parameters:
+        note = f"  # {parameter.help}" if parameter.help else ""
+        print(f"  {parameter.name}: {parameter.type} = {parameter.default!r}{note}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run a template with papermill; recorded in the hub when one answers."""
+    from zslab.errors import HubUnavailable
+    from zslab.templates import run_template
+
+    parameters = {name: value for name, value in args.parameters}
+    lab = None
+    if not args.no_record or args.lease:
+        try:
+            lab = _lab(args)
+        except HubUnavailable:
+            if args.lease:
+                raise
+            print("zslab: no hub answers; running without recording", file=sys.stderr)
+    lease = lab.lease(args.lease) if (lab is not None and args.lease) else None
+    if lease is not None:
+        lease.start_heartbeats()
+    try:
+        result = run_template(
+            args.template,
+            parameters,
+            output_dir=args.output,
+            lease=lease,
+            lab=None if args.no_record else lab,
+            project=args.project,
+            progress=not args.json,
+        )
+    except ValueError as exc:
+        raise _corpus_error(exc) from exc
+    finally:
+        if lease is not None:
+            lease.stop_heartbeats()
+        if lab is not None:
+            lab.close()
+    record = {
+        "run_id": result.run_id,
+        "template": result.template,
+        "status": result.status,
+        "metrics": result.metrics,
+        "error": result.error,
+        "parameters": result.parameters,
+        "executed_notebook": str(result.executed_notebook_path)
+        if result.executed_notebook_path
+        else None,
+        "output_dir": str(result.output_dir) if result.output_dir else None,
+        "seconds": round(result.seconds, 3),
+        "provenance": result.provenance,
+    }
+    if args.json:
+        _print_json(record)
+    else:
+        print(
+            f"{result.template}: {result.status} in {result.seconds:.1f} s"
+            + (f" (run {result.run_id})" if result.run_id else "")
+        )
+        for name, value in result.metrics.items():
+            print(f"  {name}: {value}")
+        if result.error:
+            print(f"  error: {result.error}", file=sys.stderr)
+        print(f"  executed notebook: {record['executed_notebook']}")
+    return 0 if result.completed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     client = argparse.ArgumentParser(add_help=False)
     client.add_argument("--url", help="hub URL (default: ZSLAB_URL or the embedded hub)")
@@ -1142,6 +1236,29 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb(corpus, "demo", cmd_corpus_demo, "write the demo corpus and its pipeline")
     p.add_argument("folder")
     p.add_argument("--articles", type=int, default=None, help="People's Daily articles (all)")
+
+    templates = nouns.add_parser("templates", help="papermill templates").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    verb(templates, "list", cmd_templates_list, "the templates and their parameters", [listing])
+    p = verb(templates, "show", cmd_templates_show, "one template's parameters", [listing])
+    p.add_argument("template")
+    p = verb(nouns, "run", cmd_run, "run a template (recorded in the hub)", [client, listing])
+    p.add_argument("template", help="a template name (zslab templates list) or a notebook path")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        dest="parameters",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a parameter (repeat); values are parsed by type",
+    )
+    p.add_argument("--lease", help="run on this lease's worker")
+    p.add_argument("--project", help="the project to record the run in (org/slug or id)")
+    p.add_argument("--output", help="the run folder (default under $ZSLAB_HOME/runs)")
+    p.add_argument("--no-record", action="store_true", help="do not record in the hub")
 
     audit = nouns.add_parser("audit", help="the audit log (admins)").add_subparsers(
         dest="verb", metavar="<verb>", required=True

@@ -402,6 +402,23 @@ class Lab:
             self._decode(response)
         return response.text
 
+    def run(
+        self,
+        template: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        lease: Lease | None = None,
+        project: str | None = None,
+        output_dir: str | Path | None = None,
+    ) -> Any:
+        """Run a template notebook with papermill (on ``lease``'s worker when given) and
+        record the run in this hub; returns a :class:`zslab.templates.RunResult`."""
+        from zslab.templates import run_template
+
+        return run_template(
+            template, parameters, lease=lease, lab=self, project=project, output_dir=output_dir
+        )
+
     def estimate(self, spec: str, *, hours: float = 1.0, priority: str = "interactive") -> Estimate:
         """Cost of a request under the tariff, whether it fits now, and a cheaper start."""
         return self.get_model(Estimate, "/estimate", spec=spec, hours=hours, priority=priority)
