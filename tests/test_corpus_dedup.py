@@ -259,7 +259,9 @@ def test_signatures_agree_with_datasketch_statistically() -> None:
     hasher = MinHasher(num_perm=128, seed=3)
     ours, theirs, truth = [], [], []
     for a, b, jaccard in _set_pairs(np.random.default_rng(11), 80):
-        values = [np.array([xxhash.xxh32_intdigest(s) for s in x], np.uint32) for x in (a, b)]
+        values = [
+            np.array([xxhash.xxh32_intdigest(s.encode()) for s in x], np.uint32) for x in (a, b)
+        ]
         offsets = np.array([0, len(a), len(a) + len(b)])
         sig = hasher.signatures_of(np.concatenate(values), offsets)
         ours.append(estimate_jaccard(sig[0], sig[1]))

@@ -702,8 +702,15 @@ def spawn(fn: Callable[..., Any], world_size: int, *args: Any, port: int = 29512
     ``fn`` must be importable (a module-level function). For tests and single-node experiments
     without ``torchrun``.
     """
+    import sys
+
     import torch.multiprocessing as mp
 
+    # IPython (a notebook, or a test that made a shell) replaces __main__ with a module that
+    # has no __spec__, which the spawn start method reads; None is what it expects then.
+    main = sys.modules.get("__main__")
+    if main is not None and not hasattr(main, "__spec__"):
+        main.__spec__ = None
     mp.spawn(_spawned, args=(fn, world_size, port, args), nprocs=world_size, join=True)
 
 
