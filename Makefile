@@ -49,6 +49,8 @@ bench: setup
 	$(PY) -m benchmarks.slice_startup
 	$(PY) -m benchmarks.corpus_minhash
 	$(PY) -m benchmarks.corpus_pipeline
+	$(PY) -m benchmarks.train_throughput
+	$(PY) -m benchmarks.train_classifier
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
