@@ -10,8 +10,9 @@ inside the executed ``.ipynb`` itself; :func:`read_records` merges them back::
 
     read_records("executed.ipynb")                      # {"accuracy": 0.91, "model_dir": ...}
 
-Outside IPython (a script, a test), :func:`record` appends one JSON line to the file named by
-``ZSLAB_RECORD_FILE`` when it is set, and otherwise just returns the values.
+When ``ZSLAB_RECORD_FILE`` is set, :func:`record` also appends one JSON line to that file (in a
+script or a test, that is its only output); otherwise outside IPython it just returns the
+values.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ def record(**values: Any) -> dict[str, Any]:
                 f"record({name}=...) needs a JSON-able value (numbers, strings, lists, dicts), "
                 f"got {type(value).__name__}; convert it first, e.g. float(x) or str(path)"
             ) from exc
+    # An explicit record file always gets the values, in IPython or not.
+    target = os.environ.get(RECORD_FILE_ENV)
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(values, ensure_ascii=False) + "\n")
     if _in_ipython():
         from IPython.display import display
 
@@ -54,11 +60,6 @@ def record(**values: Any) -> dict[str, Any]:
             {MIME_TYPE: values, "text/plain": _summary(values)},
             raw=True,
         )
-        return values
-    target = os.environ.get(RECORD_FILE_ENV)
-    if target:
-        with open(target, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(values, ensure_ascii=False) + "\n")
     return values
 
 
