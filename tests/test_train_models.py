@@ -95,6 +95,16 @@ def test_same_seed_gives_same_weights_and_another_seed_differs(tmp_path: Path) -
     assert model_hash(first) != model_hash(other)
 
 
+def test_config_overrides_are_merged_into_the_saved_config(tmp_path: Path) -> None:
+    path = build_tiny_model(
+        tmp_path / "m", texts=TEXTS, config_overrides={"attention_dropout": 0.25}, **SMALL
+    )
+
+    config = transformers.AutoConfig.from_pretrained(path, local_files_only=True)
+    assert config.attention_dropout == 0.25
+    assert config.hidden_size == SMALL["hidden_size"]
+
+
 def test_building_leaves_the_global_torch_rng_alone(tmp_path: Path) -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)

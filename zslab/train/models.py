@@ -84,6 +84,7 @@ def build_tiny_model(
     task: Task = "causal-lm",
     num_labels: int = 2,
     name: str | None = None,
+    config_overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Train a tokenizer, build a randomly initialized Llama-style model, save both with a card.
 
@@ -93,7 +94,8 @@ def build_tiny_model(
     RNG is left as it was). The vocabulary is the tokenizer's real size, which for ``"char"``
     may be below ``vocab_size`` when the text has fewer distinct characters.
     ``task="classification"`` saves a ``LlamaForSequenceClassification`` with ``num_labels``.
-    ``name`` titles the card (default: the folder's name).
+    ``name`` titles the card (default: the folder's name). ``config_overrides`` are merged
+    last into the ``LlamaConfig`` (e.g. ``{"attention_dropout": 0.1}``).
 
     Example::
 
@@ -133,6 +135,7 @@ def build_tiny_model(
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
+        **(config_overrides or {}),
     )
     if task == "classification":
         config.num_labels = num_labels
