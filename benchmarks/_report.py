@@ -8,6 +8,7 @@ import platform
 import re
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -78,3 +79,25 @@ def provenance(payload: dict[str, Any]) -> str:
         f"Last run {payload['timestamp']}, commit {payload['git_commit'] or '?'}: "
         f"{machine['cpu_count']} CPUs, Python {machine['python']}, {machine['platform']}."
     )
+
+
+@dataclass(frozen=True)
+class Target:
+    """A benchmark target: what was measured, what was required, and whether it held."""
+
+    name: str
+    measured: str
+    required: str
+    passed: bool
+
+
+def target_table(targets: Sequence[Target]) -> list[str]:
+    """The README table of ``targets`` (a header and one row each)."""
+    return [
+        "| target | measured | required | result |",
+        "|---|---|---|---|",
+        *(
+            f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
+            for t in targets
+        ),
+    ]

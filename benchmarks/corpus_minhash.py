@@ -40,7 +40,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,14 @@ from typing import Any
 import numpy as np
 import xxhash
 
-from benchmarks._report import envelope, provenance, update_readme, write_results
+from benchmarks._report import (
+    Target,
+    envelope,
+    provenance,
+    target_table,
+    update_readme,
+    write_results,
+)
 from zslab.corpus.core import StepStats, texts
 from zslab.corpus.dedup import MinHashDedup, MinHasher, optimal_bands_rows, shingle_hashes
 
@@ -58,14 +65,6 @@ LEVELS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
 BINS = ((0.0, 0.5), (0.5, 0.7), (0.7, 0.8), (0.8, 0.85), (0.85, 0.9), (0.9, 0.95), (0.95, 1.01))
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _WORDS = re.compile(r"[^\W_]+")
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    required: str
-    passed: bool
 
 
 # --- corpora -----------------------------------------------------------------------------------
@@ -432,11 +431,7 @@ def tables(
     ):
         cells = [fmt.format(found[label][key]) for label in labels]
         lines.append(f"| {name} | | " + " | ".join(cells) + " |")
-    lines += ["", "| target | measured | required | result |", "|---|---|---|---|"]
-    lines += [
-        f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
-        for t in targets
-    ]
+    lines += ["", *target_table(targets)]
     return lines
 
 

@@ -38,22 +38,21 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks._report import envelope, provenance, update_readme, write_results
+from benchmarks._report import (
+    Target,
+    envelope,
+    provenance,
+    target_table,
+    update_readme,
+    write_results,
+)
 
 THRESHOLD = 0.8
 BANDS, ROWS, NGRAM = 14, 8, 5
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    required: str
-    passed: bool
 
 
 def build_corpus(
@@ -346,11 +345,7 @@ def tables(result: dict[str, Any], targets: list[Target]) -> list[str]:
                 for label in ("1x", "10x")
             ),
         ]
-    lines += ["", "| target | measured | required | result |", "|---|---|---|---|"]
-    lines += [
-        f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
-        for t in targets
-    ]
+    lines += ["", *target_table(targets)]
     return lines
 
 

@@ -28,11 +28,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks._report import envelope, provenance, update_readme, write_results
+from benchmarks._report import (
+    Target,
+    envelope,
+    provenance,
+    target_table,
+    update_readme,
+    write_results,
+)
 from zslab.config import load_settings
 
 SPEC = "h100:1g.10gb"
@@ -40,14 +47,6 @@ SPEC = "h100:1g.10gb"
 
 def inc(x: int) -> int:
     return x + 1
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    required: str
-    passed: bool
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -188,11 +187,7 @@ def tables(start: dict[str, Any], over: dict[str, Any], targets: list[Target]) -
     lines.append(
         f"| SDK work in lease.submit (client lookup, binding) | {over['sdk_us_per_task']:.1f} | | |"
     )
-    lines += ["", "| target | measured | required | result |", "|---|---|---|---|"]
-    lines += [
-        f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
-        for t in targets
-    ]
+    lines += ["", *target_table(targets)]
     return lines
 
 

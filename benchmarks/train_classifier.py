@@ -28,20 +28,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks._report import Target, target_table
+
 NAME = "train_classifier"
 LABELS = ("neg", "pos")
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    required: str
-    passed: bool
 
 
 def split_reviews(limit: int | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -149,12 +143,7 @@ def tables(
         f"{training['train_seconds']:.0f} s, {training['tokens_per_s']:.0f} tokens/s, "
         f"{training['parameters']:,} parameters, {training['torch_threads']} torch threads.",
         "",
-        "| target | measured | required | result |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
-        for t in targets
+        *target_table(targets),
     ]
     return lines
 
@@ -225,7 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n--quick: nothing written.")
         return 0 if passed else 1
 
-    from benchmarks._report import envelope, provenance, update_readme, write_results
+    from benchmarks._report import (
+        envelope,
+        provenance,
+        update_readme,
+        write_results,
+    )
 
     def summary(metrics: dict[str, Any]) -> dict[str, Any]:
         return {k: metrics[k] for k in ("accuracy", "macro_f1") if k in metrics}

@@ -45,6 +45,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks._report import Target, target_table
+
 NAME = "train_throughput"
 LORA = {
     "r": 8,
@@ -52,14 +54,6 @@ LORA = {
     "dropout": 0.0,
     "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    name: str
-    measured: str
-    required: str
-    passed: bool
 
 
 @dataclass(frozen=True)
@@ -391,12 +385,7 @@ def tables(
         f"{info['median_characters']:.0f}); packed into {packed['sequences']} sequences with "
         f"{packed['padding_fraction']:.2%} padding.",
         "",
-        "| target | measured | required | result |",
-        "|---|---|---|---|",
-    ]
-    lines += [
-        f"| {t.name} | {t.measured} | {t.required} | {'PASS' if t.passed else 'FAIL'} |"
-        for t in targets
+        *target_table(targets),
     ]
     return lines
 
@@ -446,7 +435,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n--quick: nothing written.")
         return 0 if passed else 1
 
-    from benchmarks._report import envelope, provenance, update_readme, write_results
+    from benchmarks._report import (
+        envelope,
+        provenance,
+        update_readme,
+        write_results,
+    )
 
     payload = {
         **envelope(NAME, ("torch", "transformers", "peft")),
