@@ -767,7 +767,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 # --- parser ----------------------------------------------------------------------------------
 
 
-def _corpus_error(exc: Exception) -> ZslabError:
+def _config_error(exc: Exception) -> ZslabError:
     from zslab.errors import ConfigError
 
     return ConfigError(str(exc))
@@ -799,7 +799,7 @@ def cmd_corpus_run(args: argparse.Namespace) -> int:
         config = load_pipeline(args.pipeline)
         corpus = config.corpus()
     except (ValueError, FileNotFoundError, OSError) as exc:
-        raise _corpus_error(exc) from exc
+        raise _config_error(exc) from exc
     output = args.output or config.output
     client, cluster = _corpus_client(args)
     try:
@@ -810,7 +810,7 @@ def cmd_corpus_run(args: argparse.Namespace) -> int:
                 corpus, output, client=client, progress=not args.quiet, overwrite=args.overwrite
             )
         except ValueError as exc:
-            raise _corpus_error(exc) from exc
+            raise _config_error(exc) from exc
     finally:
         if client is not None:
             client.close()
@@ -841,7 +841,7 @@ def cmd_corpus_card(args: argparse.Namespace) -> int:
     try:
         card = load_card(args.output)
     except FileNotFoundError as exc:
-        raise _corpus_error(exc) from exc
+        raise _config_error(exc) from exc
     if args.json:
         _print_json(card)
     else:
@@ -892,7 +892,7 @@ def cmd_templates_show(args: argparse.Namespace) -> int:
     try:
         template = get_template(args.template)
     except ValueError as exc:
-        raise _corpus_error(exc) from exc
+        raise _config_error(exc) from exc
     if args.json:
         _print_json(template.to_json())
         return 0
@@ -931,7 +931,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress=not args.json,
         )
     except ValueError as exc:
-        raise _corpus_error(exc) from exc
+        raise _config_error(exc) from exc
     finally:
         if lease is not None:
             lease.stop_heartbeats()
