@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest run artifact (uploads stream past max_body_bytes).",
     )
+    artifacts_url: str | None = Field(
+        default=None,
+        description="An fsspec URL (e.g. s3://bucket/zslab, memory://zslab) for the artifact "
+        "store; default: the local directory <home>/artifacts.",
+    )
     db_busy_timeout_s: float = Field(
         default=5.0, ge=0, description="How long a write waits for a locked SQLite database."
     )
@@ -128,7 +133,7 @@ class Settings(BaseSettings):
 
     @property
     def artifacts_dir(self) -> Path:
-        """Root of the content-addressed store of run artifacts."""
+        """Root of the content-addressed store of run artifacts, unless ``artifacts_url`` is set."""
         return self.home / "artifacts"
 
 

@@ -9,14 +9,15 @@ past ``ZSLAB_MAX_BODY_BYTES`` (the app exempts this route) up to ``ZSLAB_MAX_ART
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import Annotated, Any, BinaryIO
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 
 from zslab.errors import (
     Conflict,
@@ -69,7 +70,7 @@ def check_transition(current: str, new: str) -> None:
 
 
 def _store(ctx: Context) -> ArtifactStore:
-    return ArtifactStore(ctx.settings.artifacts_dir)
+    return ArtifactStore.from_settings(ctx.settings)
 
 
 def _run_read(row: RunRow, artifacts: list[ArtifactRow] | None = None) -> RunRead:
@@ -341,7 +342,7 @@ def list_artifacts(run_id: str, ctx: ReadContext) -> list[ArtifactRead]:
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
-def get_artifact(run_id: str, name: str, ctx: ReadContext) -> FileResponse:
+def get_artifact(run_id: str, name: str, ctx: ReadContext) -> Response:
     """The artifact's bytes, with the media type it was stored with."""
     session = ctx.session
     _find_run(ctx, session, run_id, act=False)
@@ -354,15 +355,31 @@ def get_artifact(run_id: str, name: str, ctx: ReadContext) -> FileResponse:
             field="name",
             fix=f"List them with GET /api/v1/runs/{run_id}/artifacts.",
         )
-    path = _store(ctx).path(artifact.sha256)
-    if not path.is_file():
-        raise StorageUnavailable(
-            f"The bytes of artifact {name!r} ({artifact.sha256}) are missing from the "
-            "artifact store.",
-            fix="Ask the hub's operator to restore the artifact directory.",
-        )
-    return FileResponse(
-        path,
-        media_type=artifact.media_type,
-        headers={"ETag": f'"{artifact.sha256}"', "X-Content-SHA256": artifact.sha256},
+    missing = StorageUnavailable(
+        f"The bytes of artifact {name!r} ({artifact.sha256}) are missing from the artifact store.",
+        fix="Ask the hub's operator to restore the artifact directory.",
     )
+    headers = {"ETag": f'"{artifact.sha256}"', "X-Content-SHA256": artifact.sha256}
+    store = _store(ctx)
+    path = store.local_path(artifact.sha256)
+    if path is not None:
+        if not path.is_file():
+            raise missing
+        return FileResponse(path, media_type=artifact.media_type, headers=headers)
+    try:
+        size = store.size(artifact.sha256)
+        blob = store.open(artifact.sha256)
+    except FileNotFoundError as exc:
+        raise missing from exc
+    return StreamingResponse(
+        _chunks(blob),
+        media_type=artifact.media_type,
+        headers={**headers, "Content-Length": str(size)},
+    )
+
+
+def _chunks(blob: BinaryIO) -> Iterator[bytes]:
+    """A remote blob a megabyte at a time (Starlette reads it off the event loop), then closed."""
+    with blob:
+        while chunk := blob.read(_CHUNK):
+            yield chunk
