@@ -1,0 +1,1 @@
+"""The vertical-industry case library."""
