@@ -9,10 +9,12 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.zslab-installed
 # The CPU build of torch; installed before the package so pip never pulls a CUDA build.
 TORCH  ?= torch==2.13.0
+# Browser tests drive Debian's chromium (never `playwright install`).
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup demo test lint typecheck pytest lab bench clean
+.PHONY: setup chromium demo test lint typecheck pytest lab bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +23,11 @@ $(STAMP): pyproject.toml
 	  || $(PIP) install -q --index-url https://download.pytorch.org/whl/cpu "torch>=2.4"
 	$(PIP) install -q -e ".[dev]"
 	@touch $(STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; } \
+	  || echo "zslab: could not install chromium; browser tests will be skipped" >&2
 
 demo: setup
 	$(PY) -m zslab.demo
