@@ -1,12 +1,17 @@
-"""Test helpers: a real hub served over HTTP from a thread, users with tokens, waiting."""
+"""Test helpers: a real hub served over HTTP from a thread, users with tokens, waiting, and
+Debian's chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -97,3 +102,34 @@ def wait_for(predicate: object, timeout: float = 30.0, step: float = 0.05) -> bo
             return True
         time.sleep(step)
     return bool(predicate())  # type: ignore[operator]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@contextlib.contextmanager
+def chromium_browser() -> Iterator[Any]:
+    """Debian's chromium through Playwright (never `playwright install`); the calling test is
+    skipped, saying how to install it, where it is missing."""
+    import pytest
+
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed: apt-get install -y chromium (make test does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=list(CHROMIUM_ARGS)
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -17,9 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support import chromium_browser
 from zslab.cases.render import render_notebook, sanitize_html
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 # Every payload tries to set window.__pwned or to open a dialog, so the browser test sees it.
 HOSTILE_HTML = """
@@ -384,11 +383,7 @@ _POKE_EVERYTHING = """() => {
 
 
 def test_hostile_notebook_runs_no_script_in_chromium(served_page: str) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "chromium is not installed: apt-get install -y chromium (make test installs it)"
-        )
-    from playwright.sync_api import Request, Route, sync_playwright
+    from playwright.sync_api import Request, Route
 
     dialogs: list[str] = []
     external: list[str] = []
@@ -404,44 +399,28 @@ def test_hostile_notebook_runs_no_script_in_chromium(served_page: str) -> None:
     def block_external(route: Route) -> None:
         route.abort()  # recorded by the request listener; aborting keeps the test off the network
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+    with chromium_browser() as browser:
+        page = browser.new_page()
+        page.set_default_timeout(3000)  # a hijacked page fails fast, not after 30 s
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("request", lambda request: not_local(request.url) and external.append(request.url))
+        page.route(lambda url: not_local(url), block_external)
+
+        page.goto(served_page, wait_until="load")
+        page.wait_for_function("Array.from(document.images).every(image => image.complete)")
+        page.hover(".zs-markdown-cell h1")
+        page.evaluate(_POKE_EVERYTHING)
+        page.wait_for_timeout(500)
+
+        pwned = page.evaluate("window.__pwned")
+        png_width = page.evaluate(
+            "document.querySelector('img[src^=\"data:image/png\"]').naturalWidth"
         )
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(3000)  # a hijacked page fails fast, not after 30 s
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.on(
-                "request", lambda request: not_local(request.url) and external.append(request.url)
-            )
-            page.route(lambda url: not_local(url), block_external)
-
-            page.goto(served_page, wait_until="load")
-            page.wait_for_function("Array.from(document.images).every(image => image.complete)")
-            page.hover(".zs-markdown-cell h1")
-            page.evaluate(_POKE_EVERYTHING)
-            page.wait_for_timeout(500)
-
-            pwned = page.evaluate("window.__pwned")
-            png_width = page.evaluate(
-                "document.querySelector('img[src^=\"data:image/png\"]').naturalWidth"
-            )
-            svg_width = page.evaluate(
-                "document.querySelector('img[src^=\"data:image/svg+xml\"]').naturalWidth"
-            )
-            # In-page #anchors may be followed; leaving the page may not.
-            still_here = page.url.split("#")[0] == served_page
-        finally:
-            browser.close()
+        svg_width = page.evaluate(
+            "document.querySelector('img[src^=\"data:image/svg+xml\"]').naturalWidth"
+        )
+        # In-page #anchors may be followed; leaving the page may not.
+        still_here = page.url.split("#")[0] == served_page
 
     assert pwned is None
     assert dialogs == []

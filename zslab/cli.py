@@ -966,6 +966,122 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.completed else 1
 
 
+# --- the case library -------------------------------------------------------------------------
+
+_CASE_COLUMNS = ("slug", "sector", "status", "published_version", "reproduced", "title")
+
+
+def cmd_cases_publish(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        version = lab.cases.publish(
+            args.runs,
+            sector=args.sector,
+            title=args.title,
+            title_en=args.title_en,
+            summary=args.summary,
+            license=args.license,
+            tags=_csv(args.tags),
+            model=args.model,
+            visibility=args.visibility,
+            project=args.project,
+            slug=args.slug,
+            submit=not args.draft,
+        )
+        if not args.json:
+            print(f"{version.slug} v{version.number}: {version.status}")
+            print(f"  gallery: {lab.url}/cases/{version.slug}")
+            return 0
+        return _show(args, version, ())
+
+
+def cmd_cases_search(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        page = lab.cases.search(
+            args.query,
+            args.sector,
+            task=args.task,
+            dataset=args.dataset,
+            org=args.org,
+            license=args.license,
+            reproduced=args.reproduced,
+            sort=args.sort,
+            limit=args.limit,
+        )
+        if args.json:
+            _print_json(page)
+            return 0
+        _print_table(page.items, _CASE_COLUMNS)
+        print(f"({len(page.items)} of {page.total})")
+        return 0
+
+
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        case = lab.cases.get(args.case)
+        if args.json:
+            _print_json(case)
+            return 0
+        _print_table([case], _CASE_COLUMNS)
+        print()
+        _print_table(case.versions or [], ("number", "status", "title", "published_at"))
+        for reproduction in case.reproductions or []:
+            verdict = "matched" if reproduction.matched else "DID NOT MATCH"
+            print(f"reproduction {reproduction.id} of v{reproduction.version}: {verdict}")
+        print(f"gallery: {lab.url}/cases/{case.slug}")
+        return 0
+
+
+def cmd_cases_review(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        version = lab.cases._review(args.case, args.version, args.action, args.comment or "")
+        return _show(args, version, ("slug", "number", "status", "title"))
+
+
+def cmd_cases_reproduce(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        lease = lab.lease(args.lease) if args.lease else None
+        result = lab.cases.reproduce(args.case, lease, version=args.version)
+        if args.json:
+            _print_json(result)
+        else:
+            print(
+                f"{args.case} v{result.version}: " + ("matched" if result.matched else "MISMATCH")
+            )
+            for comparison in result.verdict.get("comparisons", []):
+                mark = "ok" if comparison["matched"] else "!!"
+                print(
+                    f"  {mark} {comparison['metric']}: published {comparison['published']:.4g}, "
+                    f"reproduced {comparison['reproduced']}, {comparison['rule']}"
+                )
+        return 0 if result.matched else 1
+
+
+def cmd_cases_leaderboard(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        boards = lab.cases.leaderboards(task=args.task, dataset=args.dataset, metric=args.metric)
+        if args.json:
+            _print_json(boards)
+            return 0
+        for board in boards:
+            print(f"{board.task} · {board.dataset} · {board.metric}")
+            _print_table(board.entries, ("rank", "tied", "slug", "version", "value", "low", "high"))
+            print()
+        if not boards:
+            print("(no published results)")
+        return 0
+
+
+def cmd_cases_export(args: argparse.Namespace) -> int:
+    with _lab(args) as lab:
+        text = lab.cases.model_card(args.case, args.version)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(text, end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     client = argparse.ArgumentParser(add_help=False)
     client.add_argument("--url", help="hub URL (default: ZSLAB_URL or the embedded hub)")
@@ -1259,6 +1375,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--project", help="the project to record the run in (org/slug or id)")
     p.add_argument("--output", help="the run folder (default under $ZSLAB_HOME/runs)")
     p.add_argument("--no-record", action="store_true", help="do not record in the hub")
+
+    cases = nouns.add_parser("cases", help="the industry case library").add_subparsers(
+        dest="verb", metavar="<verb>", required=True
+    )
+    p = verb(cases, "publish", cmd_cases_publish, "publish runs as a case", [client, listing])
+    p.add_argument("runs", nargs="+", help="run ids")
+    p.add_argument("--sector", required=True, help="finance, education, healthcare, …")
+    p.add_argument("--title", required=True)
+    p.add_argument("--title-en", default="")
+    p.add_argument("--summary", default="")
+    p.add_argument("--license", help="SPDX id, e.g. apache-2.0")
+    p.add_argument("--tags", default="", help="comma-separated")
+    p.add_argument("--model", default="")
+    p.add_argument("--visibility", choices=["public", "org", "private"], default="org")
+    p.add_argument("--project")
+    p.add_argument("--slug")
+    p.add_argument("--draft", action="store_true", help="keep it a draft (do not submit)")
+    p = verb(cases, "search", cmd_cases_search, "search the library", [client, listing])
+    p.add_argument("query", nargs="?")
+    p.add_argument("--sector")
+    p.add_argument("--task")
+    p.add_argument("--dataset")
+    p.add_argument("--org")
+    p.add_argument("--license")
+    p.add_argument("--reproduced", action="store_true", help="only reproduced cases")
+    p.add_argument("--sort", default="relevance", help="relevance, recent or metric:<name>")
+    p.add_argument("--limit", type=int, default=20)
+    p = verb(
+        cases, "show", cmd_cases_show, "a case, its versions and reproductions", [client, listing]
+    )
+    p.add_argument("case")
+    for action in ("submit", "withdraw", "approve", "request-changes", "archive", "comment"):
+        p = verb(cases, action, cmd_cases_review, f"{action} a case version", [client, listing])
+        p.add_argument("case")
+        p.add_argument("--version", type=int, help="default: the newest")
+        p.add_argument("--comment", required=action in ("request-changes", "comment"), default="")
+        p.set_defaults(action=action.replace("-", "_"))
+    p = verb(
+        cases, "reproduce", cmd_cases_reproduce, "re-run a case and check it", [client, listing]
+    )
+    p.add_argument("case")
+    p.add_argument("--version", type=int)
+    p.add_argument("--lease", help="re-run on this lease's worker")
+    p = verb(cases, "leaderboard", cmd_cases_leaderboard, "ranked results", [client, listing])
+    p.add_argument("--task")
+    p.add_argument("--dataset")
+    p.add_argument("--metric")
+    p = verb(cases, "export", cmd_cases_export, "a case as a model card README.md", [client])
+    p.add_argument("case")
+    p.add_argument("--version", type=int)
+    p.add_argument("-o", "--output", help="file to write (default: stdout)")
 
     audit = nouns.add_parser("audit", help="the audit log (admins)").add_subparsers(
         dest="verb", metavar="<verb>", required=True

@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -45,10 +45,14 @@ from zslab.errors import (
 from zslab.schemas import (
     ArtifactRead,
     AuditEventRead,
+    CaseRead,
+    CaseSearchPage,
+    CaseVersionRead,
     Estimate,
     Health,
     HeartbeatRead,
     InventoryRead,
+    LeaderboardRead,
     LeaseEventRead,
     LeaseRead,
     Me,
@@ -59,6 +63,7 @@ from zslab.schemas import (
     ProjectMemberRead,
     ProjectPolicyRead,
     ProjectRead,
+    ReproductionRead,
     ReservationRead,
     RunRead,
     TokenCreated,
@@ -82,7 +87,7 @@ class Lab:
     """A connection to one zslab hub. Use :func:`connect` to make one.
 
     Resource namespaces: :attr:`users`, :attr:`tokens`, :attr:`orgs`, :attr:`projects`,
-    :attr:`audit`, :attr:`reservations`, :attr:`policies`, :attr:`runs`.
+    :attr:`audit`, :attr:`reservations`, :attr:`policies`, :attr:`runs`, :attr:`cases`.
     Close it (or use ``with``) to release its HTTP connections.
     """
 
@@ -117,6 +122,7 @@ class Lab:
         self.audit = Audit(self)
         self.reservations = Reservations(self)
         self.runs = Runs(self)
+        self.cases = Cases(self)
         self.policies = Policies(self)
         self._dask_clients: dict[str, Any] = {}
 
@@ -1118,3 +1124,258 @@ def embedded_runtime_for(settings: Settings, url: str) -> RuntimeInfo | None:
     if info is not None and info.url.rstrip("/") == url.rstrip("/"):
         return info
     return None
+
+
+class Cases(_Resource):
+    """The vertical-industry case library: publish runs, review, search, boards, reproduce.
+
+    >>> version = lab.cases.publish(run, sector="online_economy", title="商品评论情感分类",
+    ...                             license="apache-2.0")  # doctest: +SKIP
+    >>> lab.cases.search("情感", sector="online_economy").items[0].slug  # doctest: +SKIP
+    >>> lab.cases.reproduce(version.slug)  # re-runs the templates here  # doctest: +SKIP
+    """
+
+    def publish(
+        self,
+        runs: Any,
+        *,
+        sector: str,
+        title: str,
+        summary: str = "",
+        license: str | None = None,
+        title_en: str = "",
+        task: str | None = None,
+        tags: Sequence[str] = (),
+        model: str = "",
+        results: list[dict[str, Any]] | None = None,
+        tolerance: dict[str, float] | None = None,
+        visibility: str = "org",
+        project: str | None = None,
+        slug: str | None = None,
+        model_card: str = "",
+        data_card: dict[str, Any] | None = None,
+        changelog: str = "",
+        submit: bool = True,
+    ) -> CaseVersionRead:
+        """Publish ``runs`` (run ids, :class:`RunRead` or :class:`~zslab.templates.RunResult`,
+        one or a list) as a new case; returns version 1, in review unless ``submit=False``.
+
+        ``results`` default to what the runs recorded as ``results`` (model-index form)."""
+        body = {
+            "runs": _run_ids(runs),
+            "sector": sector,
+            "title": title,
+            "title_en": title_en,
+            "summary": summary,
+            "license": license,
+            "task": task,
+            "tags": list(tags),
+            "model": model,
+            "results": results,
+            "tolerance": tolerance or {},
+            "visibility": visibility,
+            "project": project,
+            "slug": slug,
+            "model_card": model_card,
+            "data_card": data_card,
+            "changelog": changelog,
+            "submit": submit,
+        }
+        data = self._lab.call("POST", "/cases", json=body, create=True)
+        return CaseVersionRead.model_validate(data)
+
+    def add_version(self, case: str, runs: Any, **content: Any) -> CaseVersionRead:
+        """A new version of ``case`` from ``runs`` (title etc. as in :meth:`publish`)."""
+        body = {"runs": _run_ids(runs), **content}
+        data = self._lab.call("POST", f"/cases/{_quote(case)}/versions", json=body, create=True)
+        return CaseVersionRead.model_validate(data)
+
+    def get(self, case: str) -> CaseRead:
+        """A case with its versions and reproductions."""
+        return self._lab.get_model(CaseRead, f"/cases/{_quote(case)}")
+
+    def version(self, case: str, number: int | None = None) -> CaseVersionRead:
+        """Version ``number`` (default: the published one, else the newest) with its reviews."""
+        if number is None:
+            info = self.get(case)
+            number = info.published_version or info.current_version
+        return self._lab.get_model(CaseVersionRead, f"/cases/{_quote(case)}/versions/{number}")
+
+    def update(self, case: str, **fields: Any) -> CaseRead:
+        """Change visibility, or the newest version's content while it is a draft."""
+        data = self._lab.call("PATCH", f"/cases/{_quote(case)}", json=fields)
+        return CaseRead.model_validate(data)
+
+    def search(
+        self,
+        query: str | None = None,
+        sector: str | None = None,
+        *,
+        task: str | None = None,
+        dataset: str | None = None,
+        org: str | None = None,
+        license: str | None = None,
+        reproduced: bool = False,
+        sort: str = "relevance",
+        limit: int = 20,
+        offset: int = 0,
+    ) -> CaseSearchPage:
+        """Cases matching ``query`` (Chinese or English words) and the filters."""
+        return self._lab.get_model(
+            CaseSearchPage,
+            "/cases",
+            q=query,
+            sector=sector,
+            task=task,
+            dataset=dataset,
+            org=org,
+            license=license,
+            reproduced=reproduced or None,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+
+    def _review(self, case: str, version: int | None, action: str, comment: str) -> CaseVersionRead:
+        number = version or self.get(case).current_version
+        data = self._lab.call(
+            "POST",
+            f"/cases/{_quote(case)}/versions/{number}/review",
+            json={"action": action, "comment": comment},
+        )
+        return CaseVersionRead.model_validate(data)
+
+    def submit(self, case: str, version: int | None = None) -> CaseVersionRead:
+        return self._review(case, version, "submit", "")
+
+    def withdraw(self, case: str, version: int | None = None) -> CaseVersionRead:
+        return self._review(case, version, "withdraw", "")
+
+    def approve(
+        self, case: str, version: int | None = None, *, comment: str = ""
+    ) -> CaseVersionRead:
+        """Publish a version in review (reviewers of the case's organization; not its author)."""
+        return self._review(case, version, "approve", comment)
+
+    def request_changes(
+        self, case: str, comment: str, version: int | None = None
+    ) -> CaseVersionRead:
+        return self._review(case, version, "request_changes", comment)
+
+    def archive(self, case: str, version: int | None = None) -> CaseVersionRead:
+        return self._review(case, version, "archive", "")
+
+    def comment(self, case: str, comment: str, version: int | None = None) -> CaseVersionRead:
+        return self._review(case, version, "comment", comment)
+
+    def leaderboards(
+        self, *, task: str | None = None, dataset: str | None = None, metric: str | None = None
+    ) -> list[LeaderboardRead]:
+        """Ranked published versions per (task, dataset, metric); ties share a rank."""
+        data = self._lab.call(
+            "GET",
+            "/cases/leaderboards",
+            params={"task": task, "dataset": dataset, "metric": metric},
+        )
+        return [LeaderboardRead.model_validate(item) for item in data]
+
+    def model_card(self, case: str, version: int | None = None) -> str:
+        """The case as a Hugging Face ``README.md`` with ``model-index``."""
+        response = self._lab.send(
+            "GET", f"/cases/{_quote(case)}/model-card", params={"version": version}
+        )
+        if response.status_code >= 400:
+            self._lab._decode(response)
+        return response.text
+
+    def reproductions(self, case: str) -> list[ReproductionRead]:
+        data = self._lab.call("GET", f"/cases/{_quote(case)}/reproductions")
+        return [ReproductionRead.model_validate(item) for item in data]
+
+    def reproduce(
+        self,
+        case: str,
+        lease: Lease | None = None,
+        *,
+        version: int | None = None,
+        output_dir: str | Path | None = None,
+    ) -> ReproductionRead:
+        """Re-run the version's templates with their recorded parameters (on ``lease`` when
+        given), then let the hub compare the metrics and record the reproduction.
+
+        The result's ``matched`` says whether every published metric came out within the
+        declared tolerance (or overlapping intervals); ``verdict`` shows each comparison."""
+        target = self.version(case, version)
+        runs = target.provenance.get("runs") or []
+        if not runs:
+            raise ConfigError(
+                f"Case {case!r} v{target.number} records no template runs to re-run.",
+                fix="Only cases published from template runs can be reproduced.",
+            )
+        run_ids = []
+        for i, entry in enumerate(runs):
+            out = Path(output_dir) / f"{i}-{entry['template']}" if output_dir else None
+            try:
+                result = self._lab.run(
+                    entry["template"], entry.get("parameters") or {}, lease=lease, output_dir=out
+                )
+            except ValueError as exc:  # the template is not installed here, or its
+                raise ConfigError(  # parameters changed since the case was published
+                    f"Cannot re-run {entry['template']!r} for case {case!r}: {exc}",
+                    fix="Install the template the case used (a folder in ZSLAB_TEMPLATES).",
+                ) from exc
+            if result.run_id is None:
+                raise ConfigError(f"The re-run of {entry['template']} was not recorded.")
+            run_ids.append(result.run_id)
+        body = {
+            "runs": run_ids,
+            "version": target.number,
+            "lease_id": lease.id if lease is not None else None,
+            "hardware": _hardware(),
+        }
+        data = self._lab.call(
+            "POST", f"/cases/{_quote(target.slug)}/reproductions", json=body, create=True
+        )
+        return ReproductionRead.model_validate(data)
+
+
+def _quote(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def _run_ids(runs: Any) -> list[str]:
+    items = runs if isinstance(runs, list | tuple) else [runs]
+    ids = []
+    for item in items:
+        run_id = (
+            item
+            if isinstance(item, str)
+            else getattr(item, "run_id", None) or getattr(item, "id", None)
+        )
+        if not isinstance(run_id, str):
+            raise TypeError(f"not a run or run id: {item!r}")
+        ids.append(run_id)
+    return ids
+
+
+def _hardware() -> dict[str, Any]:
+    """What this process runs on, for a reproduction record."""
+    import os
+    import platform
+
+    info: dict[str, Any] = {
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.system(),
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["accelerator"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    return info

@@ -21,6 +21,9 @@ PREFIXES = {
     "lse": "lease",
     "rsv": "reservation",
     "run": "run",
+    "cas": "case",
+    "cav": "case version",
+    "rpr": "reproduction",
 }
 
 

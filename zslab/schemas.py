@@ -14,7 +14,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 __all__ = [
     "ArtifactRead",
     "AuditEventRead",
+    "BoardEntryRead",
+    "CaseCreate",
+    "CaseRead",
+    "CaseReviewRead",
+    "CaseSearchPage",
+    "CaseUpdate",
+    "CaseVersionCreate",
+    "CaseVersionRead",
     "Health",
+    "LeaderboardRead",
     "Me",
     "OrgCreate",
     "OrgMemberAdd",
@@ -26,6 +35,9 @@ __all__ = [
     "ProjectMemberRead",
     "ProjectRead",
     "ProjectUpdate",
+    "ReproductionCreate",
+    "ReproductionRead",
+    "ReviewCreate",
     "Role",
     "RunCreate",
     "RunRead",
@@ -496,3 +508,201 @@ class RunRead(_Output):
     notebook_sha256: str | None
     # Filled by GET /runs/{id}; listings leave it out.
     artifacts: list[ArtifactRead] | None = None
+
+
+# --- the case library --------------------------------------------------------------------------
+
+Visibility = Literal["public", "org", "private"]
+CaseStatus = Literal["draft", "in_review", "published", "archived"]
+ReviewActionName = Literal["submit", "withdraw", "approve", "request_changes", "archive", "comment"]
+_Tag = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class _CaseContent(_Input):
+    """What a case version says; shared by publishing a case and adding a version."""
+
+    runs: list[Annotated[str, Field(max_length=40)]] = Field(
+        min_length=1,
+        max_length=50,
+        description="Ids of the runs the version reports (their results, notebooks, compute).",
+    )
+    title: str = Field(min_length=1, max_length=200, description="中文或英文标题 / title.")
+    title_en: str = Field(default="", max_length=200, description="English title, if any.")
+    summary: str = Field(default="", max_length=5000)
+    license: str | None = Field(
+        default=None, max_length=64, description="SPDX id (apache-2.0, cc-by-4.0…)."
+    )
+    task: str | None = Field(
+        default=None, max_length=100, description="Default: the first result's task."
+    )
+    tags: list[_Tag] = Field(default_factory=list, max_length=20)
+    model: str = Field(default="", max_length=200, description="Name of the model reported.")
+    results: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="model-index results; default: the `results` the runs recorded.",
+    )
+    tolerance: dict[str, float] = Field(
+        default_factory=dict,
+        description="Absolute tolerance per metric for reproduction (else CIs must overlap).",
+    )
+    model_card: str = Field(default="", max_length=100_000)
+    data_card: dict[str, Any] | None = None
+    changelog: str = Field(default="", max_length=5000)
+    submit: bool = Field(default=True, description="Submit the version for review at once.")
+
+
+class CaseCreate(_CaseContent):
+    sector: str = Field(description="finance, education, healthcare, culture_tourism, …")
+    visibility: Visibility = "org"
+    project: str | None = Field(
+        default=None, description="Project id or org/slug; default: the first run's project."
+    )
+    slug: str | None = Field(
+        default=None, max_length=80, description="URL name; default: made from the title."
+    )
+
+
+class CaseVersionCreate(_CaseContent):
+    pass
+
+
+class CaseUpdate(_Input):
+    """Changes to a case (visibility) and to its draft version's content."""
+
+    visibility: Visibility | None = None
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    title_en: str | None = Field(default=None, max_length=200)
+    summary: str | None = Field(default=None, max_length=5000)
+    license: str | None = Field(default=None, max_length=64)
+    tags: list[_Tag] | None = Field(default=None, max_length=20)
+    model: str | None = Field(default=None, max_length=200)
+    results: list[dict[str, Any]] | None = None
+    tolerance: dict[str, float] | None = None
+    model_card: str | None = Field(default=None, max_length=100_000)
+    changelog: str | None = Field(default=None, max_length=5000)
+
+
+class ReviewCreate(_Input):
+    action: ReviewActionName
+    comment: str = Field(default="", max_length=5000)
+
+
+class CaseReviewRead(_Output):
+    version_id: str
+    actor_id: str
+    actor_name: str | None = None
+    action: str
+    from_status: str
+    to_status: str
+    comment: str
+    at: datetime
+
+
+class CaseVersionRead(_Output):
+    id: str
+    case_id: str
+    slug: str = ""
+    number: int
+    status: CaseStatus
+    title: str
+    title_en: str
+    summary: str
+    task: str
+    license: str
+    tags: list[str]
+    model: str
+    results: list[dict[str, Any]]
+    tolerance: dict[str, float]
+    model_card: str
+    data_card: dict[str, Any]
+    run_ids: list[str]
+    notebooks: list[dict[str, Any]]
+    compute: dict[str, Any]
+    provenance: dict[str, Any]
+    changelog: str
+    created_by: str
+    created_at: datetime
+    submitted_at: datetime | None
+    published_at: datetime | None
+    archived_at: datetime | None
+    reviewed_by: str | None
+    reviews: list[CaseReviewRead] | None = None
+
+
+class ReproductionCreate(_Input):
+    runs: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=50)
+    version: int | None = Field(default=None, ge=1, description="Default: the published one.")
+    lease_id: str | None = Field(default=None, max_length=40)
+    hardware: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReproductionRead(_Output):
+    id: str
+    case_id: str
+    version_id: str
+    version: int | None = None
+    user_id: str
+    user_name: str | None = None
+    run_ids: list[str]
+    lease_id: str | None
+    hardware: dict[str, Any]
+    results: list[dict[str, Any]]
+    verdict: dict[str, Any]
+    matched: bool
+    at: datetime
+
+
+class CaseRead(_Output):
+    id: str
+    slug: str
+    sector: str
+    visibility: Visibility
+    org_id: str
+    project_id: str
+    owner_id: str
+    title: str
+    title_en: str
+    summary: str
+    task: str
+    license: str
+    tags: list[str]
+    model: str
+    datasets: list[str]
+    status: CaseStatus
+    current_version: int
+    published_version: int | None
+    reproduced: bool
+    created_at: datetime
+    updated_at: datetime
+    # Filled by GET /cases/{slug}.
+    versions: list[CaseVersionRead] | None = None
+    reproductions: list[ReproductionRead] | None = None
+
+
+class CaseSearchPage(_Output):
+    items: list[CaseRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class BoardEntryRead(_Output):
+    rank: int
+    tied: bool
+    slug: str
+    version: int
+    title: str
+    value: float
+    low: float | None
+    high: float | None
+    reproduced: bool
+
+
+class LeaderboardRead(_Output):
+    task: str
+    dataset: str
+    metric: str
+    dataset_hash: str | None
+    config_hash: str | None
+    higher_is_better: bool
+    entries: list[BoardEntryRead]

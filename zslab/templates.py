@@ -135,10 +135,13 @@ class TemplateInfo:
 
 
 def template_dirs() -> list[Path]:
-    """Where templates are looked up, in order: the repo's ``templates/`` (an editable
-    install or a checkout) and the copy installed inside the package (``zslab/_templates``)."""
+    """Where templates are looked up, in order: the folders in ``ZSLAB_TEMPLATES`` (separated
+    by ``os.pathsep``; a team's own templates), the repo's ``templates/`` (an editable install
+    or a checkout) and the copy installed inside the package (``zslab/_templates``)."""
     package = Path(__file__).resolve().parent
-    candidates = [package.parent / "templates", package / "_templates"]
+    extra = [Path(p).expanduser() for p in os.environ.get("ZSLAB_TEMPLATES", "").split(os.pathsep)]
+    candidates = [*(p for p in extra if str(p) not in ("", ".")), package.parent / "templates"]
+    candidates.append(package / "_templates")
     return [folder for folder in candidates if folder.is_dir()]
 
 

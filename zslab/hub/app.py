@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from zslab._version import __version__
 from zslab.config import Settings, load_settings
 from zslab.errors import Conflict
+from zslab.hub import gallery
 from zslab.hub.context import HubState
 from zslab.hub.db import migrate
 from zslab.hub.db.engine import Database, storage_error
@@ -28,6 +29,7 @@ from zslab.hub.middleware import AuditMiddleware, BodyLimitMiddleware, RequestId
 from zslab.hub.problems import install_handlers, problem_response
 from zslab.hub.routers import (
     audit,
+    cases,
     health,
     inventory,
     orgs,
@@ -157,12 +159,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None) 
         tokens,
         reservations,
         runs,
+        cases,
         usage,
         inventory,
         audit,
         health,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(gallery.router)  # public HTML pages at /cases, outside the API
 
     @app.get("/", include_in_schema=False)
     def root() -> dict[str, str]:

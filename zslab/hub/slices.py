@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from zslab.compute.broker import ENDED, Broker, Lease
 from zslab.errors import Forbidden, InvalidInput, NotFound
 from zslab.hub import accounts
-from zslab.hub.auth import membership_version
+from zslab.hub.auth import Principal, membership_version
 from zslab.hub.broker_service import BrokerService, from_ts, lease_from_row, meter_lease
 from zslab.hub.context import Context
 from zslab.hub.db.orm import (
@@ -108,6 +108,22 @@ async def check_lease_access(ctx: Context, lease: Lease | LeaseRow, *, act: bool
         )
 
 
+def member_project(session: Session, principal: Principal, ref: str) -> Project:
+    """The project ``ref`` (id or org/slug), which the caller must belong to (admins: any)."""
+    try:
+        project = accounts.find_project(session, ref)
+    except (NotFound, InvalidInput) as exc:
+        exc.field = "project"
+        raise
+    if not principal.is_admin and project.id not in _visible(session, principal.user_id):
+        raise Forbidden(
+            f"You are not a member of project {ref!r}.",
+            field="project",
+            fix="Ask one of its maintainers to add you, or name a project of yours.",
+        )
+    return project
+
+
 async def resolve_project(ctx: Context, ref: str | None) -> tuple[str, str]:
     """(project id, org id) a request counts against: the named project (the caller must be a
     member), the caller's only project, or their personal project (created on first use)."""
@@ -115,17 +131,7 @@ async def resolve_project(ctx: Context, ref: str | None) -> tuple[str, str]:
 
     def named(session: Session) -> tuple[str, str]:
         assert ref is not None
-        try:
-            project = accounts.find_project(session, ref)
-        except (NotFound, InvalidInput) as exc:
-            exc.field = "project"
-            raise
-        if not principal.is_admin and project.id not in _visible(session, principal.user_id):
-            raise Forbidden(
-                f"You are not a member of project {ref!r}.",
-                field="project",
-                fix="Ask one of its maintainers to add you, or name a project of yours.",
-            )
+        project = member_project(session, principal, ref)
         return project.id, project.org_id
 
     def default(session: Session, *, create: bool) -> tuple[str, str] | None:

@@ -22,6 +22,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from zslab.cases.search import include_name
 from zslab.hub.db.engine import Database
 from zslab.hub.db.orm import Base
 
@@ -72,7 +73,9 @@ def current_revision(db: Database) -> str | None:
 def pending_changes(db: Database) -> list[Any]:
     """Differences between ``orm.py`` and the migrated schema (empty when they agree)."""
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         return list(compare_metadata(context, Base.metadata))
 
 

@@ -31,6 +31,11 @@ __all__ = [
     "ArtifactRow",
     "AuditEvent",
     "Base",
+    "CaseMetricRow",
+    "CaseReproductionRow",
+    "CaseReviewRow",
+    "CaseRow",
+    "CaseVersionRow",
     "DrainedNode",
     "FairShareRow",
     "IdempotencyRecord",
@@ -408,3 +413,162 @@ class ArtifactRow(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the case library ------------------------------------------------------------------------
+
+CASE_SECTORS = (
+    "finance",
+    "education",
+    "healthcare",
+    "culture_tourism",
+    "manufacturing",
+    "city_governance",
+    "online_economy",
+    "other",
+)
+CASE_VISIBILITIES = ("public", "org", "private")
+CASE_STATUSES = ("draft", "in_review", "published", "archived")
+
+
+class CaseRow(Base):
+    """A case: who owns it and who may see it; its content lives in :class:`CaseVersionRow`.
+
+    The columns after ``visibility`` mirror the case's current version (the published one when
+    there is one, else the newest) so that listings, search and the gallery read one row.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(_in("sector", CASE_SECTORS), name="sector"),
+        CheckConstraint(_in("visibility", CASE_VISIBILITIES), name="visibility"),
+        CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+        Index("ix_cases_sector_updated", "sector", "updated_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    org_id: Mapped[str] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    sector: Mapped[str] = mapped_column(String(32))
+    visibility: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    task: Mapped[str] = mapped_column(String(100), index=True)
+    license: Mapped[str] = mapped_column(String(64))
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    datasets: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    current_version: Mapped[int] = mapped_column(Integer)
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    reproduced: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Searchable text (titles, summary, tags, model and dataset names), kept by zslab.cases.search.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseVersionRow(Base):
+    """One version of a case: its content, results, cards, notebooks, compute and provenance.
+
+    Immutable once published: a fix is a new version."""
+
+    __tablename__ = "case_versions"
+    __table_args__ = (
+        UniqueConstraint("case_id", "number", name="uq_case_versions_case_number"),
+        CheckConstraint(_in("status", CASE_STATUSES), name="status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    task: Mapped[str] = mapped_column(String(100))
+    license: Mapped[str] = mapped_column(String(64))
+    tags: Mapped[list[str]] = mapped_column(JSON)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    tolerance: Mapped[dict[str, float]] = mapped_column(JSON)
+    model_card: Mapped[str] = mapped_column(Text, default="")
+    data_card: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_ids: Mapped[list[str]] = mapped_column(JSON)
+    notebooks: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    compute: Mapped[dict[str, Any]] = mapped_column(JSON)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changelog: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+    reviewed_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class CaseMetricRow(Base):
+    """One metric of one version, flattened for leaderboards and sorting by metric."""
+
+    __tablename__ = "case_metrics"
+    __table_args__ = (Index("ix_case_metrics_board", "task", "dataset", "metric"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("case_versions.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    task: Mapped[str] = mapped_column(String(100))
+    dataset: Mapped[str] = mapped_column(String(200))
+    dataset_hash: Mapped[str | None] = mapped_column(String(128))
+    config_hash: Mapped[str | None] = mapped_column(String(128))
+    metric: Mapped[str] = mapped_column(String(100))
+    value: Mapped[float] = mapped_column(Float)
+    low: Mapped[float | None] = mapped_column(Float)
+    high: Mapped[float | None] = mapped_column(Float)
+    higher_is_better: Mapped[bool] = mapped_column(Boolean, default=True)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseReviewRow(Base):
+    """One step of the review workflow (or a comment) on a version; also in the audit log."""
+
+    __tablename__ = "case_reviews"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("case_versions.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    action: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CaseReproductionRow(Base):
+    """A re-run of a version: who, when, on what hardware, and whether the metrics matched."""
+
+    __tablename__ = "case_reproductions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[str] = mapped_column(ForeignKey("case_versions.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
+    run_ids: Mapped[list[str]] = mapped_column(JSON)
+    lease_id: Mapped[str | None] = mapped_column(String(40))
+    hardware: Mapped[dict[str, Any]] = mapped_column(JSON)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    matched: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

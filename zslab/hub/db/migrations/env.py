@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from zslab.cases.search import include_name
 from zslab.hub.db.orm import Base
 
 connection = context.config.attributes.get("connection")
@@ -16,6 +17,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,  # SQLite alters tables by copy; harmless elsewhere
     compare_type=True,
+    include_name=include_name,  # search objects that orm.py does not map (migration 0006)
 )
 with context.begin_transaction():
     context.run_migrations()
