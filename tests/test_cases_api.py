@@ -430,3 +430,34 @@ def test_the_model_card_export_has_model_index_front_matter(world: dict[str, Lab
     assert metric == {"type": "accuracy", "value": 0.9, "verified": False}
     assert "sector:finance" in front["tags"]
     assert f'lab.cases.reproduce("{slug}")' in text
+
+
+# --- bad input at the edges ----------------------------------------------------------------------
+
+
+def test_an_oversized_publish_body_is_refused_with_413(
+    hub: HubHandle, world: dict[str, Lab]
+) -> None:
+    run = completed_run(world["alice"], [result(0.9)])
+    body = {"runs": [run], "sector": "finance", "title": "t", "license": "mit"}
+    body["results"] = [{"task": "t", "dataset": "d", "padding": "x" * (2 << 20)}]
+
+    with hub.http(world["alice"].token) as http:
+        response = http.post("/api/v1/cases", json=body)
+
+    assert response.status_code == 413
+    assert world["alice"].cases.search(None).total == 0
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "%2Fetc%2Fpasswd", "a%2F..%2Fb"])
+def test_artifact_names_that_climb_or_are_absolute_are_refused(
+    hub: HubHandle, world: dict[str, Lab], name: str
+) -> None:
+    run = world["alice"].runs.create("evaluate", project="acme/nlp")
+
+    with hub.http(world["alice"].token) as http:
+        response = http.put(f"/api/v1/runs/{run.id}/artifacts/{name}", content=b"x")
+
+    assert response.status_code == 422, response.text
+    assert response.json()["field"] == "name"
+    assert world["alice"].runs.artifacts(run.id) == []

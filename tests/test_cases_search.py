@@ -121,7 +121,7 @@ def add_case(session: Session, title: str, **fields: Any) -> CaseRow:
 
 
 def ids(session: Session, query: str | None, **options: Any) -> list[str]:
-    hits, total = search_cases(session, query, **options)
+    hits, total, _ = search_cases(session, query, **options)
     assert total >= len(hits)
     return [hit.case_id for hit in hits]
 
@@ -259,7 +259,7 @@ def test_metric_sort_ranks_the_best_published_value_and_skips_the_rest(
     )
     add_case(session, "丙", metrics=[("d", "accuracy", 0.99, False)])  # unpublished
     add_case(session, "丁", metrics=[("d", "f1", 0.5, True)])  # another metric
-    hits, total = search_cases(session, None, sort="metric:accuracy")
+    hits, total, _ = search_cases(session, None, sort="metric:accuracy")
     assert [(h.case_id, h.score) for h in hits] == [(high.id, 0.9), (low.id, 0.7)]
     assert total == 2
 
@@ -267,14 +267,14 @@ def test_metric_sort_ranks_the_best_published_value_and_skips_the_rest(
 def test_metric_sort_puts_the_lowest_first_when_lower_is_better(session: Session) -> None:
     worse = add_case(session, "甲", metrics=[("d", "perplexity", 12.0, True)])
     better = add_case(session, "乙", metrics=[("d", "perplexity", 8.5, True)])
-    hits, _ = search_cases(session, None, sort="metric:perplexity")
+    hits, _, _ = search_cases(session, None, sort="metric:perplexity")
     assert [(h.case_id, h.score) for h in hits] == [(better.id, 8.5), (worse.id, 12.0)]
 
 
 def test_relevance_ranks_the_better_match_first(session: Session) -> None:
     weak = add_case(session, "风控", summary="一篇很长的摘要" * 20)
     strong = add_case(session, "风控", summary="风控 风控 风控")
-    hits, _ = search_cases(session, "风控")
+    hits, _, _ = search_cases(session, "风控")
     assert [h.case_id for h in hits] == [strong.id, weak.id]
     assert hits[0].score is not None and hits[1].score is not None
     assert hits[0].score > hits[1].score
@@ -283,7 +283,7 @@ def test_relevance_ranks_the_better_match_first(session: Session) -> None:
 def test_limit_and_offset_page_through_with_the_full_total(session: Session) -> None:
     for n in range(5):
         add_case(session, f"客服{n}")
-    hits, total = search_cases(session, "客服", sort="recent", limit=2, offset=2)
+    hits, total, _ = search_cases(session, "客服", sort="recent", limit=2, offset=2)
     assert total == 5
     assert len(hits) == 2
 
@@ -311,8 +311,28 @@ def test_deleted_case_leaves_no_match(session: Session) -> None:
     case = add_case(session, "信贷风控")
     session.delete(case)
     session.flush()
-    assert search_cases(session, "风控") == ([], 0)
+    assert search_cases(session, "风控") == ([], 0, True)
 
+
+
+def test_a_common_word_is_ranked_among_the_newest_candidates_and_counted_as_a_lower_bound(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zslab.cases.search as search
+
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the candidate bound is SQLite's (PostgreSQL ranks every match)")
+    cases = [add_case(session, f"客服模型 {i}") for i in range(5)]
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+
+    hits, total, exact = search_cases(session, "客服")
+    few_hits, few_total, few_exact = search_cases(session, "客服", sector="healthcare")
+
+    assert (total, exact) == (3, False)
+    assert {h.case_id for h in hits} == {c.id for c in cases[2:]}  # the newest three
+    assert (few_hits, few_total, few_exact) == ([], 0, False)
+    monkeypatch.setattr(search, "CANDIDATES", 5)
+    assert search_cases(session, "客服")[1:] == (5, True)
 
 # --- bad and hostile input -----------------------------------------------------------------
 
@@ -341,7 +361,7 @@ HOSTILE = [
 def test_hostile_queries_return_normally_and_change_nothing(session: Session, query: str) -> None:
     add_case(session, "信贷风控", title_en="and or not near")
     before = session.scalar(select(func.count()).select_from(CaseRow))
-    hits, total = search_cases(session, query)
+    hits, total, _ = search_cases(session, query)
     assert total == len(hits)
     assert session.scalar(select(func.count()).select_from(CaseRow)) == before
 

@@ -682,6 +682,9 @@ class CaseRead(_Output):
 class CaseSearchPage(_Output):
     items: list[CaseRead]
     total: int
+    # False: ``total`` is a lower bound (a common word matched more cases than one query
+    # ranks; see zslab.cases.search).
+    total_exact: bool = True
     offset: int
     limit: int
 

@@ -15,6 +15,14 @@ phrase of its bigrams, so it matches exactly that substring (风控 finds 信贷
 one character becomes a prefix (医 → bigrams starting with 医, or a run ending in it); an
 English word matches whole words, the last word of the query also as a prefix (``transf``).
 Terms are AND-ed. Every token is quoted, so no user input reaches FTS or SQL syntax.
+
+Bounded work per query: a word in most cases (模型, model) matches tens of thousands of rows,
+and scoring or counting all of them through the ``cases`` table costs 50–100 ms. So, as
+Elasticsearch does with ``track_total_hits``, counts stop at :data:`CANDIDATES` (``total`` is
+then that bound and ``total_exact`` false: the gallery shows "2,000+"), and on SQLite a text
+query ranks (bm25) and pages through the newest :data:`CANDIDATES` text matches only; below
+that bound every count and ranking is exact. (The text-only match count that decides this is
+cheap: an FTS5 doclist scan.)
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -44,10 +52,12 @@ from zslab.errors import InvalidInput
 from zslab.hub.db.orm import CaseMetricRow, CaseRow
 
 __all__ = [
+    "CANDIDATES",
     "MAX_QUERY_CHARS",
     "SORTS",
     "InvalidSearch",
     "SearchHit",
+    "SearchResult",
     "include_name",
     "index_case",
     "search_cases",
@@ -57,6 +67,7 @@ __all__ = [
 ]
 
 MAX_QUERY_CHARS = 200
+CANDIDATES = 2000  # the most matches a query counts; on SQLite also ranks (the newest)
 SORTS = ("relevance", "recent", "metric:<name>")
 
 # Schema objects that migration 0006 creates outside orm.py; autogenerate must not drop them.
@@ -83,6 +94,15 @@ class SearchHit:
 
     case_id: str
     score: float | None
+
+
+class SearchResult(NamedTuple):
+    """One page of hits, the number of matches, and whether that number is exact (false: a
+    lower bound, see the module docstring)."""
+
+    hits: list[SearchHit]
+    total: int
+    total_exact: bool = True
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -344,12 +364,13 @@ def search_cases(
     sort: str = "relevance",
     limit: int = 20,
     offset: int = 0,
-) -> tuple[list[SearchHit], int]:
+) -> SearchResult:
     """Cases matching ``query`` (None or blank: no text filter) and the filters, in ``sort``
     order (``relevance``, ``recent`` = newest update first, ``metric:<name>`` = best published
-    value first, cases without that metric left out); returns one page and the total::
+    value first, cases without that metric left out); returns one page, the total and whether
+    it is exact (see the module docstring)::
 
-        hits, total = search_cases(session, "风控 lora", sector="finance", sort="metric:auc")
+        hits, total, exact = search_cases(session, "风控 lora", sector="finance", sort="metric:auc")
 
     Raises :class:`InvalidSearch` (a ValueError) naming ``q``, ``sort`` or ``sector``.
     """
@@ -367,10 +388,26 @@ def search_cases(
     dialect = session.get_bind().dialect.name
     score: ColumnElement[Any] | None = None
     base: Select[Any] = select(CaseRow.id)
+    exact = True
+    counted: Select[Any] = select(CaseRow.id)  # the same rows as ``base``, without scores
     if phrases and dialect == "sqlite":
-        base = base.join(_fts, _fts.c.rowid == literal_column("cases.rowid"))
-        conditions.append(_fts_match.op("MATCH")(_fts5_expression(phrases)))
-        score = -func.bm25(_fts_match)  # bm25 is smaller for better matches
+        matching = _fts_match.op("MATCH")(_fts5_expression(phrases))
+        matched = session.scalar(select(func.count()).select_from(_fts).where(matching)) or 0
+        exact = matched <= CANDIDATES
+
+        def newest(*scores: ColumnElement[Any]) -> Any:
+            return (
+                select(_fts.c.rowid.label("case_rowid"), *scores)
+                .where(matching)
+                .order_by(_fts.c.rowid.desc())
+                .limit(CANDIDATES)
+                .subquery()
+            )
+
+        candidates, plain = newest(func.bm25(_fts_match).label("bm25")), newest()
+        base = base.join(candidates, candidates.c.case_rowid == literal_column("cases.rowid"))
+        counted = counted.join(plain, plain.c.case_rowid == literal_column("cases.rowid"))
+        score = -candidates.c.bm25  # bm25 is smaller for better matches
     elif phrases and dialect == "postgresql":
         tsquery = func.to_tsquery(
             literal_column("'simple'::regconfig"), _tsquery_expression(phrases)
@@ -397,19 +434,23 @@ def search_cases(
             .subquery()
         )
         base = base.join(best, best.c.case_id == CaseRow.id)
+        counted = counted.join(best, best.c.case_id == CaseRow.id)
         score = case((best.c.higher == 1, best.c.key), else_=-best.c.key)
         order = [best.c.key.desc()]
     elif score is not None and sort == "relevance":
         order = [score.desc()]
     base = base.where(and_(true(), *conditions))
-
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    # Counted up to the bound only: a listing of every public case need not visit them all.
+    counted = counted.where(and_(true(), *conditions)).limit(CANDIDATES + 1)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    if total > CANDIDATES:
+        total, exact = CANDIDATES, False
     if total == 0 or limit <= 0:
-        return [], total
+        return SearchResult([], total, exact)
     order += [CaseRow.updated_at.desc(), CaseRow.id]
     if score is None or sort == "recent":
         score = literal_column("NULL")
     page = session.execute(
         base.add_columns(score.label("score")).order_by(*order).limit(limit).offset(offset)
     )
-    return [SearchHit(case_id=row[0], score=row[1]) for row in page], total
+    return SearchResult([SearchHit(case_id=row[0], score=row[1]) for row in page], total, exact)

@@ -804,10 +804,7 @@ def reproduce(ctx: Context, slug: str, body: ReproductionCreate) -> Reproduction
     session.add(row)
     if verdict.matched and version.status == "published":
         case.reproduced = True
-    session.flush()
-    outcome = "matched" if verdict.matched else "did not match"
-    ctx.audit(case.id, object_type="case", detail=f"reproduction {row.id} of v{number} {outcome}")
-    ctx.commit()
+    session.flush()  # committed, with its audit event, by the creating route (Context.create)
     return ReproductionRead.model_validate(row).model_copy(
         update={"version": number, "user_name": principal.user_name}
     )

@@ -341,9 +341,9 @@ def render_index(
     query = (q or "").strip() or None
     error = None
     items: list[_Listed] = []
-    total = 0
+    total, total_exact = 0, True
     try:
-        hits, total = search_cases(
+        hits, total, total_exact = search_cases(
             session,
             query,
             where=_public_clause(),
@@ -384,6 +384,7 @@ def render_index(
         offset=offset,
         items=items,
         total=total,
+        total_exact=total_exact,
         error=error,
         previous=previous,
         following=following,

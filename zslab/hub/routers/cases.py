@@ -70,29 +70,26 @@ def search_cases(
         except (NotFound, InvalidInput) as exc:
             exc.field = "org"
             raise
-    try:
-        hits, total = search(
-            session,
-            q,
-            where=service.visibility_clause(session, ctx.principal),
-            sector=sector,
-            task=task,
-            dataset=dataset,
-            org_id=org_id,
-            license=license,
-            reproduced_only=reproduced,
-            sort=sort,
-            limit=limit,
-            offset=offset,
-        )
-    except ValueError as exc:
-        field = next((f for f in ("sort", "sector", "q") if f in str(exc)), "q")
-        raise InvalidInput(str(exc), field=field, fix="See GET /api/v1/docs.") from exc
+    # A bad query, sort or sector raises InvalidSearch: a 422 naming the field.
+    hits, total, exact = search(
+        session,
+        q,
+        where=service.visibility_clause(session, ctx.principal),
+        sector=sector,
+        task=task,
+        dataset=dataset,
+        org_id=org_id,
+        license=license,
+        reproduced_only=reproduced,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
     rows = {
         r.id: r for r in session.query(CaseRow).filter(CaseRow.id.in_([h.case_id for h in hits]))
     }
     items = [service.case_read(session, rows[h.case_id]) for h in hits if h.case_id in rows]
-    return CaseSearchPage(items=items, total=total, offset=offset, limit=limit)
+    return CaseSearchPage(items=items, total=total, total_exact=exact, offset=offset, limit=limit)
 
 
 @router.get("/leaderboards", name="case.leaderboards")
