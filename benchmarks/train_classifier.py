@@ -74,6 +74,9 @@ def train_zslab(
         num_labels=len(LABELS),
     )
     built = time.perf_counter() - started
+    pretraining: dict[str, Any] | None = None
+    if recipe["pretraining"]:
+        pretraining = pretrain(path, [r["text"] for r in train], work, recipe["pretraining"])
     model, tok = load_model(path, task="classification", label_names=LABELS)
     index = {name: i for i, name in enumerate(LABELS)}
     records = [{"text": r["text"], "label": index[r["label"]]} for r in train]
@@ -104,8 +107,60 @@ def train_zslab(
         "epochs": result.step * config.batch_size / len(records),
         "loss_curve": [(h["step"], round(h["loss"], 4)) for h in result.history],
         "torch_threads": torch.get_num_threads(),
+        "pretraining": pretraining,
     }
     return model, tok, training
+
+
+def pretrain(path: Path, texts: list[str], work: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """ULMFiT-style: causal-LM training of the model at ``path`` on the training reviews
+    (packed into token shards, streamed), saved back in place before fine-tuning."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from zslab.corpus.stream import stream
+    from zslab.corpus.tokenize import tokenize_shards
+    from zslab.train.finetune import TrainConfig, finetune
+    from zslab.train.models import load_model
+
+    curated = work / "pretrain-curated"
+    curated.mkdir()
+    table = pa.table({"id": [str(i) for i in range(len(texts))], "text": texts})
+    pq.write_table(table, curated / "part-000.parquet")
+    seq_len, batch = settings["seq_len"], settings["batch_size"]
+    tokenize_shards(curated, work / "pretrain-tokens", path, seq_len=seq_len, progress=False)
+    model, tok = load_model(path)
+    config = TrainConfig(
+        task="causal-lm",
+        lr=settings["lr"],
+        weight_decay=0.01,
+        max_steps=settings["steps"],
+        batch_size=batch,
+        warmup_steps=max(1, settings["steps"] // 20),
+        bf16=False,
+        log_every=max(1, settings["steps"] // 10),
+    )
+    started = time.perf_counter()
+    data = stream(work / "pretrain-tokens", batch_size=batch, seed=0, loop=True)
+    result = finetune(model, tok, data, None, config, progress=True)
+    model.save_pretrained(path)
+    return {
+        **settings,
+        "seconds": time.perf_counter() - started,
+        "loss_curve": [(h["step"], round(h["loss"], 4)) for h in result.history],
+    }
+
+
+def validation_split(
+    train: list[dict[str, Any]], fraction: float = 0.15
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A seeded slice of the training side for choosing a recipe (the test split stays unseen)."""
+    import random
+
+    shuffled = list(train)
+    random.Random(1).shuffle(shuffled)
+    cut = int(len(shuffled) * fraction)
+    return shuffled[cut:], shuffled[:cut]
 
 
 def targets_of(comparison: dict[str, Any]) -> list[Target]:
@@ -159,6 +214,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (2)")
+    parser.add_argument(
+        "--pretrain-steps", type=int, default=0, help="causal-LM steps before fine-tuning (0)"
+    )
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score on a 15%% slice of the training side (choosing a recipe); writes nothing",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes; writes nothing")
     args = parser.parse_args(argv)
 
@@ -184,10 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "warmup_steps": max(1, args.steps // 20),
         "min_lr_ratio": 0.1,
         "seed": 0,
-        "pretraining": None,
+        "pretraining": {"steps": args.pretrain_steps, "lr": 3e-3, "batch_size": 32, "seq_len": 128}
+        if args.pretrain_steps
+        else None,
         "lora": None,
     }
     train, test = split_reviews(limit)
+    if args.validation:
+        train, test = validation_split(train)
     print(f"{len(train)} training and {len(test)} test reviews", file=sys.stderr)
     started = time.perf_counter()
     base = tfidf_baseline(train, test, analyzer="char", ngram_range=(1, 3))
@@ -210,8 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     passed = all(t.passed for t in targets)
     report = tables(base.metrics, result.metrics, comparison, training, targets)
     print("\n".join(report))
-    if args.quick:
-        print("\n--quick: nothing written.")
+    if args.quick or args.validation:
+        print("\n--quick / --validation: nothing written.")
         return 0 if passed else 1
 
     from benchmarks._report import (
