@@ -58,6 +58,7 @@ bench: setup
 	$(PY) -m benchmarks.corpus_pipeline
 	$(PY) -m benchmarks.train_throughput
 	$(PY) -m benchmarks.train_classifier
+	$(PY) -m benchmarks.cases
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
