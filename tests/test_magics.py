@@ -140,7 +140,7 @@ def test_leases_use_and_release(shell: InteractiveShell, streams: tuple[Timed, T
 
         listed = shell.run_line_magic("zslab", "leases")
         assert {lease.id for lease in listed} == {first.id, second.id}
-        assert f"* {second.id}" in out.getvalue()  # the newest is current
+        assert f"* lease {second.id}" in out.getvalue()  # the newest is current
 
         shell.run_line_magic("zslab", f"use {first.id}")
         shell.run_cell_magic(

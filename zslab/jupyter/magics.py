@@ -128,22 +128,27 @@ class ZslabMagics(Magics):
             print(f"{lease.id} queued ({lease.data.reason}); position {queue and queue.position}")
             lease.wait(args.wait)
         self._hold(lease)
-        where = lease.placement or {}
-        print(
-            f"{lease.id}: {lease.spec} {lease.state} on {where.get('node')} "
-            f"({where.get('site')}/{where.get('pool')}), expires {lease.expires_at:%H:%M} UTC; "
-            "cells run there with %%zslab on"
-        )
+        from IPython.display import display
+
+        from zslab.jupyter.widgets import LeaseCard
+
+        # A live card in JupyterLab (countdown, renew, release); its text anywhere else.
+        display(LeaseCard(lease, current=True))
+        print("cells run there with %%zslab on")
         return lease
 
     def _leases(self, _: argparse.Namespace) -> list[Any]:
         leases = self.lab.leases(state="live", mine=True)
         if not leases:
             print("no live leases")
+        from IPython.display import display
+
+        from zslab.jupyter.widgets import LeaseCard
+
         for lease in leases:
-            mark = "*" if self.current is not None and lease.id == self.current.id else " "
-            where = (lease.placement or {}).get("node")
-            print(f"{mark} {lease.id}  {lease.spec:<20} {lease.state:<8} {where}")
+            current = self.current is not None and lease.id == self.current.id
+            # The held Lease, so that Release on the card also stops its heartbeats.
+            display(LeaseCard(self._held.get(lease.id, lease), current=current))
         return leases
 
     def _use(self, args: argparse.Namespace) -> Any:
