@@ -314,7 +314,6 @@ def test_deleted_case_leaves_no_match(session: Session) -> None:
     assert search_cases(session, "风控") == ([], 0, True)
 
 
-
 def test_a_common_word_is_ranked_among_the_newest_candidates_and_counted_as_a_lower_bound(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -333,6 +332,7 @@ def test_a_common_word_is_ranked_among_the_newest_candidates_and_counted_as_a_lo
     assert (few_hits, few_total, few_exact) == ([], 0, False)
     monkeypatch.setattr(search, "CANDIDATES", 5)
     assert search_cases(session, "客服")[1:] == (5, True)
+
 
 # --- bad and hostile input -----------------------------------------------------------------
 
