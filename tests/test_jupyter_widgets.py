@@ -263,6 +263,27 @@ def test_pipeline_progress_counts_shards_as_they_finish() -> None:
     assert (progress.bar.value, progress.bar.max, progress.bar.bar_style) == (2, 2, "success")
 
 
+def test_pipeline_progress_follows_a_run_live_and_ends_as_its_card_says(tmp_path: Path) -> None:
+    source = write_jsonl(
+        tmp_path / "raw" / "docs.jsonl",
+        [{"id": str(i), "text": text} for i, text in enumerate(["hello world", "hi", "abcdef"])],
+    )
+    pipeline = Pipeline([Shout(), DropShort()])
+    live = PipelineProgress(["test_shout", "test_drop_short"], total=1, name="live")
+    seen: list[int] = []
+
+    def watch(result: dict[str, Any]) -> None:
+        live(result)
+        seen.append(live.done)
+
+    result = pipeline.run(
+        read_jsonl(str(source)), tmp_path / "out", progress=False, on_result=watch
+    )
+
+    assert seen == [1]  # one shard task, reported as it ended
+    assert live.rows() == PipelineProgress.from_result(result).rows()
+
+
 # --- training monitor ------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,9 +202,13 @@ class Pipeline:
         progress: bool = True,
         overwrite: bool = False,
         name: str | None = None,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
     ) -> RunResult:
         """Run over ``corpus`` into ``output`` (see the module docstring); returns the result,
-        whose ``card`` is also written to ``output/datacard.json`` and ``datacard.md``."""
+        whose ``card`` is also written to ``output/datacard.json`` and ``datacard.md``.
+
+        ``on_result`` sees each shard's stats as its task ends, and each corpus-wide step's
+        ``{"select": …}`` (a live view: :class:`zslab.jupyter.widgets.PipelineProgress`)."""
         from zslab.corpus.datacard import build_card, write_card
 
         started = time.perf_counter()
@@ -238,7 +242,12 @@ class Pipeline:
                 f" → {corpus_step.name}" if corpus_step else ""
             )
             results = map_tasks(
-                _run_stage_task, tasks, client=client, label=label, progress=progress
+                _run_stage_task,
+                tasks,
+                client=client,
+                label=label,
+                progress=progress,
+                on_result=on_result,
             )
             resumed += sum(1 for r in results if r.get("resumed"))
             shard_stats.append({"stage": number, "shards": results})
@@ -250,6 +259,8 @@ class Pipeline:
                     str(_drop_file(work, number)),
                     client=client,
                 )
+                if on_result is not None:
+                    on_result({"select": shard_stats[-1]["select"]})
         card = build_card(
             self,
             corpus,

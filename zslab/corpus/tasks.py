@@ -24,9 +24,11 @@ def map_tasks(
     label: str,
     progress: bool = True,
     initial: int = 0,
+    on_result: Callable[[T], None] | None = None,
 ) -> list[T]:
     """``[fn(item) for item in items]``, as Dask tasks when ``client`` is given, with a
-    progress bar (``initial``: shards already done before this call)."""
+    progress bar (``initial``: shards already done before this call); ``on_result`` sees each
+    result as it arrives (e.g. :class:`zslab.jupyter.widgets.PipelineProgress`)."""
     from tqdm.auto import tqdm
 
     bar = tqdm(
@@ -42,14 +44,18 @@ def map_tasks(
             for item in items:
                 results.append(fn(item))
                 bar.update(1)
+                if on_result is not None:
+                    on_result(results[-1])
             return results
         from distributed import as_completed
 
         futures = client.map(fn, list(items), pure=False, workers=shared_workers(client))
         try:
             for future in as_completed(futures):
-                future.result()  # raises the task's error here
+                result = future.result()  # raises the task's error here
                 bar.update(1)
+                if on_result is not None:
+                    on_result(result)
         except BaseException:
             client.cancel(futures)
             raise

@@ -389,6 +389,14 @@ class PipelineProgress(_Display):
         self.done += 1
         self._refresh()
 
+    def __call__(self, result: Mapping[str, Any]) -> None:
+        """The ``on_result`` hook of :meth:`zslab.corpus.pipeline.Pipeline.run`: shard stats,
+        or ``{"select": …}`` from a corpus-wide step."""
+        if "select" in result:
+            self.add_select(result["select"])
+        else:
+            self.add_shard(result)
+
     def add_select(self, result: Mapping[str, Any]) -> None:
         """Count a corpus step's select (its ``stats``)."""
         if "stats" in result:
