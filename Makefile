@@ -12,7 +12,7 @@ TORCH  ?= torch==2.13.0
 # Browser tests drive Debian's chromium (never `playwright install`).
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup chromium demo test lint typecheck pytest lab bench clean
+.PHONY: setup chromium demo test lint typecheck jstest pytest lab bench clean
 
 setup: $(STAMP) chromium
 
@@ -32,7 +32,7 @@ chromium:
 demo: setup
 	$(PY) -m zslab.demo
 
-test: setup lint typecheck pytest
+test: setup lint typecheck jstest pytest
 
 lint: setup
 	$(VENV)/bin/ruff check zslab tests benchmarks
@@ -43,6 +43,10 @@ typecheck: setup
 
 pytest: setup
 	$(PY) -m pytest
+
+# The lab extension's TypeScript units (jest); `make setup` built it, so node_modules is there.
+jstest: setup
+	cd lab_ext && { test -d node_modules || ../$(VENV)/bin/jlpm install; } && ../$(VENV)/bin/jlpm test
 
 lab: setup
 	$(VENV)/bin/zslab up --detach

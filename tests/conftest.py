@@ -7,6 +7,7 @@ be reached they are skipped with a message saying so.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -18,6 +19,44 @@ import pytest
 from tests.support import HubHandle, start_hub
 from zslab.client import Lab
 from zslab.config import Settings
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)  # jp_fetch & co. for the server extension
+
+
+def _serves_jupyter(request: pytest.FixtureRequest) -> bool:
+    return "jp_serverapp" in request.fixturenames
+
+
+# pytest-jupyter makes these two autouse: every test of the suite would get a fresh event loop
+# set as the current one and a ServerApp built and cleaned up after it. Only the tests that
+# start a Jupyter server (through jp_fetch / jp_serverapp) get them here.
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop(request: pytest.FixtureRequest) -> Iterator[object]:
+    if not _serves_jupyter(request):
+        yield None
+        return
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop(prefer_selector_loop=True)
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if not _serves_jupyter(request):
+        return
+    from jupyter_server.serverapp import ServerApp
+
+    loop = request.getfixturevalue("jp_asyncio_loop")
+    app = ServerApp.instance()
+    with contextlib.suppress(RuntimeError, SystemExit):
+        loop.run_until_complete(app._cleanup())
+    if hasattr(app, "kernel_manager"):
+        app.kernel_manager.context.destroy()
+    ServerApp.clear_instance()
+
 
 PG_URL = os.environ.get("ZSLAB_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parent.parent

@@ -70,6 +70,16 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension behind the lab extension (``zslab.jupyter.serverext``)."""
+    return [{"module": "zslab.jupyter.serverext"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension, for `jupyter labextension develop`."""
+    return [{"src": "labextension", "dest": "zslab-labextension"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext zslab``: the ``%zslab`` magics (see :mod:`zslab.jupyter.magics`)."""
     from zslab.jupyter.magics import load_ipython_extension as load

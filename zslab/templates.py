@@ -36,7 +36,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
@@ -357,6 +357,7 @@ def run_template(
     timeout: float | None = None,
     progress: bool = False,
     raise_on_error: bool = False,
+    on_started: Callable[[str | None], None] | None = None,
 ) -> RunResult:
     """Execute a template with ``parameters`` and return its :class:`RunResult`.
 
@@ -369,7 +370,8 @@ def run_template(
 
     A failing cell gives ``status="failed"`` (the executed notebook is kept, the error at the
     failing cell); ``raise_on_error=True`` re-raises the error after that. ``timeout`` limits
-    each cell (locally) or the whole run (on a lease), in seconds.
+    each cell (locally) or the whole run (on a lease), in seconds. ``on_started`` is called
+    with the hub's run id (None without ``lab``) once the run is recorded, before it executes.
     """
     info = get_template(os.fspath(name_or_path))
     params = validate_parameters(info, parameters)
@@ -389,6 +391,8 @@ def run_template(
             template_sha256=info.sha256,
             provenance=provenance,
         )
+    if on_started is not None:
+        on_started(run_id)
 
     started = time.perf_counter()
     error: str | None = None
