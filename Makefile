@@ -12,7 +12,7 @@ TORCH  ?= torch==2.13.0
 # Browser tests drive Debian's chromium (never `playwright install`).
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup chromium demo test lint typecheck jstest pytest lab bench clean
+.PHONY: setup chromium demo test lint typecheck jstest pytest nbtest lab bench clean
 
 setup: $(STAMP) chromium
 
@@ -26,13 +26,13 @@ $(STAMP): pyproject.toml
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; } \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium fonts-wqy-microhei; } \
 	  || echo "zslab: could not install chromium; browser tests will be skipped" >&2
 
 demo: setup
 	$(PY) -m zslab.demo
 
-test: setup lint typecheck jstest pytest
+test: setup lint typecheck jstest pytest nbtest
 
 lint: setup
 	$(VENV)/bin/ruff check zslab tests benchmarks
@@ -43,6 +43,14 @@ typecheck: setup
 
 pytest: setup
 	$(PY) -m pytest
+
+# The course notebooks, top to bottom, against a fresh embedded hub (nbval: they run without
+# errors; cells marked NBVAL_CHECK_OUTPUT must also print what they stored).
+nbtest: setup
+	@home=$$(mktemp -d /tmp/zslab-nb.XXXXXX); export ZSLAB_HOME=$$home; \
+	  $(VENV)/bin/zslab up --detach >/dev/null && \
+	  $(PY) -m pytest --nbval-lax notebooks/ -p no:cacheprovider -o testpaths=notebooks; \
+	  status=$$?; $(VENV)/bin/zslab down >/dev/null; rm -rf $$home; exit $$status
 
 # The lab extension's TypeScript units (jest); `make setup` built it, so node_modules is there.
 jstest: setup

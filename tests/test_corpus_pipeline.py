@@ -281,7 +281,8 @@ def test_a_dask_run_writes_the_same_output_as_an_in_process_run(tmp_path: Path) 
     local = PIPELINE.run(corpus, tmp_path / "local", progress=False)
     with (
         LocalCluster(n_workers=2, processes=False, dashboard_address=None) as cluster,
-        Client(cluster) as client,
+        # Not the default client, as lab.dask_client(...) makes it.
+        Client(cluster, set_as_default=False) as client,
     ):
         on_dask = PIPELINE.run(corpus, tmp_path / "dask", client=client, progress=False)
 

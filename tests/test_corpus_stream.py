@@ -406,3 +406,14 @@ def test_dask_stream_holds_at_most_max_in_flight_shards(token_dir: Path, client:
     assert max(counts) == 2
     assert in_flight() == 0
     assert batches == [b.tolist() for b in stream(token_dir, batch_size=2, shuffle_buffer=4)]
+
+
+def test_the_package_level_stream_stays_the_function_after_its_module_is_imported() -> None:
+    import importlib
+
+    import zslab.corpus as corpus
+
+    importlib.import_module("zslab.corpus.stream")  # binds the module to corpus.stream
+
+    with pytest.raises(ValueError, match="batch_size"):
+        corpus.stream("tokens/", batch_size=0)  # the function's own check, not a TypeError

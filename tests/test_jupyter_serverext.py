@@ -383,3 +383,20 @@ async def test_open_as_notebook_refuses_paths_outside_the_root(
     )
 
     assert code == 422 and problem["field"] == "path"
+
+
+# --- /zslab/gallery --------------------------------------------------------------------------
+
+
+async def test_gallery_pages_are_served_framable_by_the_lab_with_links_under_its_prefix(
+    jp_fetch: Fetch, jp_base_url: str
+) -> None:
+    response = await jp_fetch("zslab", "gallery", "cases", raise_error=False)
+
+    html = response.body.decode()
+    assert response.code == 200, html[:500]
+    assert response.headers["Content-Type"].startswith("text/html")
+    policy = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in policy and "default-src 'none'" in policy
+    assert f'href="{jp_base_url}zslab/gallery/cases/leaderboards"' in html
+    assert "<script" not in html

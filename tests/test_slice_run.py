@@ -351,3 +351,14 @@ def test_corpus_tasks_stay_off_lease_workers_while_shared_workers_exist(
 def _names(client: object) -> set[str]:
     info = client.scheduler_info(n_workers=-1)  # type: ignore[attr-defined]
     return {str(w.get("name")) for w in info["workers"].values()}
+
+
+def test_preemption_is_never_requested_where_no_dask_client_can_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A papermill kernel on the lease's machine inherits ZSLAB_LEASE_ID but has no client.
+    from zslab.compute.slice_worker import preemption_requested
+
+    monkeypatch.setenv("ZSLAB_LEASE_ID", "lse_without_a_client")
+
+    assert preemption_requested() is False

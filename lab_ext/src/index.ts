@@ -4,7 +4,8 @@
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
-import { PathExt } from '@jupyterlab/coreutils';
+import { PathExt, URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -83,11 +84,18 @@ const core: JupyterFrontEndPlugin<IZslabLab> = {
         openPath(path);
       },
       openCase(slug: string, where: 'panel' | 'gallery') {
-        const url = `${model.galleryUrl.replace(/\/$/, '')}/${encodeURIComponent(slug)}`;
         if (where === 'gallery') {
+          const url = `${model.galleryUrl.replace(/\/$/, '')}/${encodeURIComponent(slug)}`;
           window.open(url, '_blank', 'noopener');
           return;
         }
+        // In a panel: the same page through this server (/zslab/gallery), which lets the lab
+        // frame it; the hub's own gallery refuses framing by other origins.
+        const url = URLExt.join(
+          ServerConnection.makeSettings().baseUrl,
+          'zslab/gallery/cases',
+          encodeURIComponent(slug)
+        );
         const id = `zslab-case-${slug}`;
         const existing = [...app.shell.widgets('main')].find(w => w.id === id);
         if (existing) {

@@ -112,10 +112,11 @@ export class LabModel {
   /** Load everything, then follow the event stream and heartbeat my live leases. */
   async start(): Promise<void> {
     this._started = true;
-    await this._guard(async () => {
+    // All at once: the pools need not wait for the config's round trip to the hub.
+    const loadConfig = this._guard(async () => {
       this.config = await this.api.config();
     });
-    await Promise.all([this.refreshCompute(), this.refreshRuns(), this.loadTemplates()]);
+    await Promise.all([loadConfig, this.refreshCompute(), this.refreshRuns(), this.loadTemplates()]);
     this._follow();
     this._schedule();
   }

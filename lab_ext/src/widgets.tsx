@@ -53,7 +53,16 @@ export class StatusWidget extends ReactWidget {
 
 /** A case's gallery page in the main area; the gallery is script-free HTML, so no scripts run. */
 export function casePanel(url: string, slug: string, trans: TranslationBundle): MainAreaWidget<IFrame> {
-  const frame = new IFrame({ sandbox: ['allow-popups', 'allow-popups-to-escape-sandbox' as IFrame.SandboxExceptions], referrerPolicy: 'no-referrer' });
+  // Same-origin (served by this server) and script-free (CSP + no allow-scripts): links inside
+  // work with the lab's cookie; nothing in the page can run.
+  const frame = new IFrame({
+    sandbox: [
+      'allow-same-origin',
+      'allow-popups',
+      'allow-popups-to-escape-sandbox' as IFrame.SandboxExceptions
+    ],
+    referrerPolicy: 'no-referrer'
+  });
   frame.url = url;
   const panel = new MainAreaWidget({ content: frame });
   panel.id = `zslab-case-${slug}`;

@@ -74,7 +74,9 @@ def preemption_requested(timeout: float = 0.0) -> bool:
 
     try:
         return bool(Event(PREEMPT_EVENT.format(lease=lease)).wait(timeout=timeout or 0.001))
-    except (ValueError, OSError):  # no client or worker context: nobody can tell us
+    # No client or worker context (e.g. a papermill kernel on the lease's machine, which
+    # inherits ZSLAB_LEASE_ID): nobody can tell us. Recent distributed raises RuntimeError.
+    except (ValueError, OSError, RuntimeError):
         return False
 
 

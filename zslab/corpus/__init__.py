@@ -59,7 +59,11 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'zslab.corpus' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), name)
+    # Importing zslab.corpus.stream binds the *module* to this package's `stream`; bind the
+    # function instead, so `zslab.corpus.stream(...)` keeps working after the first call.
+    globals()[name] = value
+    return value
 
 
 def iter_texts(output: str) -> Any:

@@ -52,6 +52,8 @@ import hashlib
 import json
 import math
 import os
+import sys
+import types
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -521,3 +523,15 @@ def _same(metas: list[dict[str, Any]], key: str) -> Any:
 def _check(ok: bool, name: str, value: object, want: str) -> None:
     if not ok:
         raise ValueError(f"{name} must be {want}, got {value!r}")
+
+
+class _CallableModule(types.ModuleType):
+    """``zslab.corpus.stream`` is both this module and, as a package attribute, the function
+    :func:`stream`: importing a submodule binds the module to the package's name, so the module
+    answers calls by running the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> TokenStream:
+        return stream(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -51,7 +51,9 @@ def map_tasks(
 
         futures = client.map(fn, list(items), pure=False, workers=shared_workers(client))
         try:
-            for future in as_completed(futures):
+            # The client's own loop: a client made with set_as_default=False (lab.dask_client)
+            # is not the default one that as_completed would otherwise look for.
+            for future in as_completed(futures, loop=client.loop):
                 result = future.result()  # raises the task's error here
                 bar.update(1)
                 if on_result is not None:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -528,7 +529,16 @@ def _not_found(request: Request) -> HTMLResponse:
     return _html(render_not_found(root=_root(request)), 404)
 
 
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~%@+-]+)*$")
+
+
 def _root(request: Request) -> str:
+    """Where the gallery's links start: the ASGI root path, or the path prefix a proxy in
+    front of the hub serves it under (``X-Forwarded-Prefix``; the lab's server extension sends
+    one). Only plain path segments are taken, and only links change."""
+    forwarded = request.headers.get("x-forwarded-prefix", "").rstrip("/")
+    if forwarded and _PREFIX.match(forwarded) and len(forwarded) <= 200:
+        return forwarded
     return str(request.scope.get("root_path") or "").rstrip("/")
 
 

@@ -13,8 +13,9 @@ the hub)::
 Where the hub is comes from the SDK's own discovery (:func:`zslab.client.connect`):
 ``c.Zslab.hub_url`` / ``c.Zslab.hub_token``, then ``ZSLAB_URL`` / ``ZSLAB_TOKEN``, then the
 embedded hub's runtime file under ``$ZSLAB_HOME``; when none runs the embedded hub is started
-(``c.Zslab.start_embedded = False`` refuses). It is resolved on the first request and again,
-once, when the hub stops answering (a stale runtime file). Enable with
+(``c.Zslab.start_embedded = False`` refuses). A configured hub is found when the server starts,
+in the background; otherwise on the first request; and again, once, when the hub stops
+answering (a stale runtime file). Enable with
 ``jupyter server extension enable zslab`` (installing the package does it).
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
+from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
 from traitlets import Bool, Float, Unicode
 from traitlets.config import Configurable
@@ -180,18 +183,23 @@ class HubGateway:
         body: bytes | None,
         headers: dict[str, str] | None,
     ) -> httpx.Response:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.config.timeout, connect=10.0),
-                headers={"User-Agent": f"zslab-jupyter/{__version__}"},
-            )
+        client = self.client()
         sent = dict(headers or {})
         sent["Accept-Encoding"] = "identity"  # bodies pass through as they are
         if link.token:
             sent["Authorization"] = f"Bearer {link.token}"
         url = link.url + _API + path + (f"?{query}" if query else "")
-        request = self._client.build_request(method, url, content=body or None, headers=sent)
-        return await self._client.send(request, stream=True)
+        request = client.build_request(method, url, content=body or None, headers=sent)
+        return await client.send(request, stream=True)
+
+    def client(self) -> httpx.AsyncClient:
+        """The one HTTP client to the hub (made on first use, in the server's event loop)."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.config.timeout, connect=10.0),
+                headers={"User-Agent": f"zslab-jupyter/{__version__}"},
+            )
+        return self._client
 
     async def close(self) -> None:
         if self._client is not None:
@@ -261,6 +269,37 @@ class ConfigHandler(_GatewayHandler):
                 "heartbeat_interval_s": link.heartbeat_s,
             }
         )
+
+
+class GalleryHandler(_GatewayHandler):
+    """``GET /zslab/gallery/cases/…``: the hub's gallery pages served from the lab's own
+    origin, so a lab panel may frame them (the hub forbids framing by other origins). The
+    pages are script-free; their links stay under this prefix; the hub's CSP is kept except
+    that the lab itself may frame them."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        prefix = url_path_join(self.base_url, "zslab/gallery").rstrip("/")
+        query = self.request.query
+        try:
+            link = await self.gateway.link()
+            client = self.gateway.client()
+            url = f"{link.url}/cases{'/' + path if path else ''}" + (f"?{query}" if query else "")
+            response = await client.get(url, headers={"X-Forwarded-Prefix": prefix})
+        except (ZslabError, httpx.TransportError) as exc:
+            problem = exc if isinstance(exc, ZslabError) else HubUnavailable(str(exc))
+            self.write_problem(problem)
+            return
+        self.set_status(response.status_code)
+        for name in ("content-disposition", "x-content-type-options"):
+            if name in response.headers:
+                self.set_header(name, response.headers[name])
+        policy = response.headers.get("content-security-policy", "")
+        policy = re.sub(r"frame-ancestors [^;]*", "frame-ancestors 'self'", policy)
+        self.set_header("Content-Security-Policy", policy or "frame-ancestors 'self'")
+        kind = response.headers.get("content-type", "text/html; charset=utf-8")
+        self.finish(response.content, set_content_type=kind)  # APIHandler would say JSON
 
 
 class TemplatesHandler(_GatewayHandler):
@@ -520,6 +559,7 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
             (url_path_join(base, "zslab/config"), ConfigHandler),
             (url_path_join(base, "zslab/api/(.*)"), HubProxyHandler),
             (url_path_join(base, "zslab/templates"), TemplatesHandler),
+            (url_path_join(base, r"zslab/gallery/cases/?(.*)"), GalleryHandler),
             (url_path_join(base, r"zslab/templates/([^/]+)/run"), TemplateRunHandler),
             (url_path_join(base, r"zslab/templates/([^/]+)/notebook"), TemplateNotebookHandler),
         ],
@@ -527,3 +567,24 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     server_app.log.info(
         "zslab: /zslab/config, /zslab/templates and /zslab/api/* (forwarded to the hub)"
     )
+    # Find a configured hub now, in the background, rather than on the sidebar's first request
+    # (imports, a health check: most of its first render). The embedded hub is still started
+    # only on a request, and a hub that does not answer yet is looked for again then.
+    if gateway.config.hub_url or _configured_hub_url():
+        IOLoop.current().add_callback(_warm, gateway, server_app.log)
+
+
+def _configured_hub_url() -> str | None:
+    from zslab.config import load_settings
+
+    try:
+        return load_settings().url
+    except ZslabError:  # bad settings: the first request reports them
+        return None
+
+
+async def _warm(gateway: HubGateway, log: Any) -> None:
+    try:
+        await gateway.link()
+    except Exception as exc:  # reported again by the first request
+        log.debug("zslab: hub not found at start: %r", exc)

@@ -198,7 +198,10 @@ class LeaseCard(_Display):
         if cost is None:
             return None
         currency = metering.get("currency", "")
-        return f"{float(cost):.2f}{' ' + currency if currency else ''}"
+        value = float(cost)
+        # Short leases cost fractions of a fen: show them, not "0.00".
+        shown = f"{value:.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.2g}"
+        return f"{shown}{' ' + currency if currency else ''}"
 
     def _where(self) -> str:
         placement = self.lease.placement or {}

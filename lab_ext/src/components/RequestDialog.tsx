@@ -1,4 +1,4 @@
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { UUID } from '@lumino/coreutils';
 
@@ -47,6 +47,20 @@ export function RequestDialog(props: {
   const [busy, setBusy] = useState(false);
   // One key per dialog: a retried submit after a network error does not queue twice.
   const [idempotencyKey] = useState(() => UUID.uuid4());
+  // The dialog opens below the pools table, out of sight when the table is long: scroll the
+  // sidebar (only it: scrollIntoView would also shift JupyterLab's overflow-hidden panels).
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    const form = formRef.current;
+    const sidebar = form?.closest('.zslab-sidebar-widget');
+    if (form && sidebar) {
+      const box = form.getBoundingClientRect();
+      const view = sidebar.getBoundingClientRect();
+      if (box.bottom > view.bottom) {
+        sidebar.scrollTop += Math.min(box.bottom - view.bottom, box.top - view.top);
+      }
+    }
+  }, []);
 
   const sizes = rows.filter(r => r.model === model);
   useEffect(() => {
@@ -111,6 +125,7 @@ export function RequestDialog(props: {
 
   return (
     <form
+      ref={formRef}
       className="zslab-dialog"
       data-testid="zslab-request-dialog"
       onSubmit={e => {
