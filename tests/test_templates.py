@@ -262,6 +262,19 @@ def test_corpus_curation_template_runs_end_to_end(tmp_path: Path) -> None:
     )
 
 
+def test_pretrain_template_trains_a_tiny_model_end_to_end(tmp_path: Path) -> None:
+    params = {"max_steps": 30, "hidden_size": 32, "seq_len": 32, "batch_size": 8, "lr": 0.01}
+
+    result = run_template("pretrain", params, output_dir=tmp_path / "run")
+
+    assert result.completed, result.error
+    metrics = result.metrics
+    assert metrics["steps"] == 30
+    assert metrics["loss_final"] < metrics["loss_first"]  # it learnt something
+    assert Path(metrics["model_dir"], "config.json").is_file()
+    assert len(metrics["model_sha256"]) == 64
+
+
 # --- the hub's record of a run ---------------------------------------------------------------
 
 
