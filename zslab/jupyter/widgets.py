@@ -199,8 +199,8 @@ class LeaseCard(_Display):
             return None
         currency = metering.get("currency", "")
         value = float(cost)
-        # Short leases cost fractions of a fen: show them, not "0.00".
-        shown = f"{value:.2f}" if value == 0 or abs(value) >= 0.01 else f"{value:.2g}"
+        # Short leases cost fractions of a fen: say so rather than "0.00".
+        shown = "< 0.01" if 0 < value < 0.01 else f"{value:.2f}"
         return f"{shown}{' ' + currency if currency else ''}"
 
     def _where(self) -> str:
