@@ -133,3 +133,32 @@ def chromium_browser() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+# A template that finishes in seconds: it records twice its parameter (``doubled``).
+ECHO_TEMPLATE: dict[str, Any] = {
+    "cells": [
+        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Echo\nDoubles."},
+        {
+            "cell_type": "code",
+            "id": "parameters",
+            "metadata": {"tags": ["parameters"]},
+            "source": "factor = 2  # what to double",
+            "outputs": [],
+            "execution_count": None,
+        },
+        {
+            "cell_type": "code",
+            "id": "work",
+            "metadata": {},
+            "source": "from zslab import record\nrecord(doubled=factor * 2)",
+            "outputs": [],
+            "execution_count": None,
+        },
+    ],
+    "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+    },
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}

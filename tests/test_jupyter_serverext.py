@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.hub_broker_support import write_inventory
-from tests.support import HubHandle, start_hub
+from tests.support import ECHO_TEMPLATE, HubHandle, start_hub
 from zslab.config import Settings
 
 Fetch = Callable[..., Any]
@@ -259,38 +259,6 @@ async def test_put_and_a_bodyless_delete_are_forwarded(jp_fetch: Fetch, hub: Hub
 
 
 # --- /zslab/templates ------------------------------------------------------------------------
-
-ECHO_TEMPLATE = {
-    "cells": [
-        {
-            "cell_type": "markdown",
-            "id": "title",
-            "metadata": {},
-            "source": "# Echo\nRecords its parameter.",
-        },
-        {
-            "cell_type": "code",
-            "id": "parameters",
-            "metadata": {"tags": ["parameters"]},
-            "source": "factor = 2  # what to double",
-            "outputs": [],
-            "execution_count": None,
-        },
-        {
-            "cell_type": "code",
-            "id": "work",
-            "metadata": {},
-            "source": "from zslab import record\nrecord(doubled=factor * 2)",
-            "outputs": [],
-            "execution_count": None,
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
 
 
 @pytest.fixture

@@ -26,7 +26,15 @@ import httpx
 import pytest
 
 from tests.hub_broker_support import write_inventory
-from tests.support import HubHandle, chromium_browser, free_port, member_lab, start_hub, wait_for
+from tests.support import (
+    ECHO_TEMPLATE,
+    HubHandle,
+    chromium_browser,
+    free_port,
+    member_lab,
+    start_hub,
+    wait_for,
+)
 from zslab.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,34 +44,6 @@ SAVE = os.environ.get("ZSLAB_SAVE_SCREENSHOTS") == "1"
 FIRST_RENDER_TARGET_MS = 1000
 SMALL_SLICE = ("h100-80gb", "1g.10gb")  # a MIG profile of the test inventory's h100 pool
 CASE_TITLE = "信贷风控模型"
-
-# A template that finishes in seconds: it records twice its parameter.
-ECHO_TEMPLATE = {
-    "cells": [
-        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Echo\nDoubles."},
-        {
-            "cell_type": "code",
-            "id": "parameters",
-            "metadata": {"tags": ["parameters"]},
-            "source": "factor = 2  # what to double",
-            "outputs": [],
-            "execution_count": None,
-        },
-        {
-            "cell_type": "code",
-            "id": "work",
-            "metadata": {},
-            "source": "from zslab import record\nrecord(doubled=factor * 2)",
-            "outputs": [],
-            "execution_count": None,
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
 
 
 def by_testid(name: str) -> str:

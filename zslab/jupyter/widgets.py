@@ -21,6 +21,7 @@ ipywidgets tree on demand (it needs no kernel).
 
 from __future__ import annotations
 
+import abc
 import functools
 import html
 import os
@@ -91,19 +92,21 @@ def _error_text(exc: Exception) -> str:
     return f"{detail} Fix: {fix}" if fix and fix not in detail else detail
 
 
-class _Display:
+class _Display(abc.ABC):
     """The shared rendering: text and markdown always, the widget view in a widget frontend."""
 
     _widget: Any = None
 
+    @abc.abstractmethod
     def text(self) -> str:
-        raise NotImplementedError
+        """The readable text (papermill, nbval, plain Python)."""
 
     def markdown(self) -> str:
         return self.text()
 
+    @abc.abstractmethod
     def _build(self) -> Any:
-        raise NotImplementedError
+        """The ipywidgets tree."""
 
     @property
     def widget(self) -> Any:
@@ -117,7 +120,7 @@ class _Display:
             self._refresh()
         return self._widget
 
-    def _refresh(self) -> None:
+    def _refresh(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Copy the state into the widgets (only called once they exist)."""
 
     def close(self) -> None:
@@ -152,7 +155,7 @@ class _Display:
                 self._shown()
         return data
 
-    def _shown(self) -> None:
+    def _shown(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Called when the widget view goes to a frontend (start live updates here)."""
 
 
