@@ -202,22 +202,17 @@ def version_read(
     read = CaseVersionRead.model_validate(row)
     read.slug = slug
     if reviews:
-        names = _user_names(session)
+        steps = session.execute(
+            select(CaseReviewRow, User.name)
+            .join(User, User.id == CaseReviewRow.actor_id)
+            .where(CaseReviewRow.version_id == row.id)
+            .order_by(CaseReviewRow.id)
+        )
         read.reviews = [
-            CaseReviewRead.model_validate(r).model_copy(
-                update={"actor_name": names.get(r.actor_id)}
-            )
-            for r in session.scalars(
-                select(CaseReviewRow)
-                .where(CaseReviewRow.version_id == row.id)
-                .order_by(CaseReviewRow.id)
-            )
+            CaseReviewRead.model_validate(step).model_copy(update={"actor_name": name})
+            for step, name in steps
         ]
     return read
-
-
-def _user_names(session: Session) -> dict[str, str]:
-    return {user_id: name for user_id, name in session.execute(select(User.id, User.name))}
 
 
 def reproductions_of(session: Session, case: CaseRow) -> list[ReproductionRead]:
@@ -229,17 +224,17 @@ def reproductions_of(session: Session, case: CaseRow) -> list[ReproductionRead]:
             )
         )
     }
-    names = _user_names(session)
-    rows = session.scalars(
-        select(CaseReproductionRow)
+    rows = session.execute(
+        select(CaseReproductionRow, User.name)
+        .join(User, User.id == CaseReproductionRow.user_id)
         .where(CaseReproductionRow.case_id == case.id)
         .order_by(CaseReproductionRow.at.desc())
     )
     return [
         ReproductionRead.model_validate(r).model_copy(
-            update={"version": numbers.get(r.version_id), "user_name": names.get(r.user_id)}
+            update={"version": numbers.get(r.version_id), "user_name": name}
         )
-        for r in rows
+        for r, name in rows
     ]
 
 
