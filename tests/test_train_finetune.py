@@ -21,7 +21,7 @@ from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassifi
 from zslab.corpus.stream import stream
 from zslab.corpus.tokenize import METADATA_KEY
 from zslab.train import checkpoint
-from zslab.train.finetune import TrainConfig, encode_sft, finetune, spawn
+from zslab.train.finetune import TrainConfig, _drop_tokens, encode_sft, finetune, spawn
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ#:\n.,!?0123456789"
 
@@ -34,6 +34,12 @@ class CharTokenizer:
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         return [ALPHABET.index(c) + 3 if c in ALPHABET else 2 for c in text]
+
+
+class UnkCharTokenizer(CharTokenizer):
+    """The same, declaring id 2 as its unknown token (what token dropout writes)."""
+
+    unk_token_id = 2
 
 
 def tiny_config(**extra: Any) -> LlamaConfig:
@@ -239,6 +245,67 @@ def test_sft_messages_learn_only_assistant_content() -> None:
 
 
 # --- checkpoints, early stopping, preemption, logs -------------------------------------------
+
+
+# --- token dropout ---------------------------------------------------------------------------
+
+
+def test_drop_tokens_replaces_only_real_tokens_at_about_the_rate() -> None:
+    torch.manual_seed(0)
+    ids = torch.randint(3, 80, (64, 100))
+    mask = torch.ones_like(ids)
+    mask[:, 60:] = 0  # the last 40 columns are padding
+    ids[:, 60:] = 0
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": torch.zeros(64)}
+
+    dropped = _drop_tokens(batch, 0.25, replacement=2)["input_ids"]
+
+    assert torch.equal(dropped[:, 60:], ids[:, 60:])  # padding untouched
+    changed = dropped[:, :60] != ids[:, :60]
+    assert torch.all(dropped[:, :60][changed] == 2)
+    assert 0.2 < changed.float().mean().item() < 0.3  # 3,840 draws at p = 0.25
+    assert torch.equal(batch["input_ids"], ids)  # the input batch is not modified
+
+
+def test_token_dropout_changes_training_and_resumes_exactly(tmp_path: Path) -> None:
+    plain = finetune(
+        classifier(), UnkCharTokenizer(), TRAIN, None, cls_config(tmp_path / "p"), progress=False
+    )
+    full_config = cls_config(tmp_path / "full", token_dropout=0.3, checkpoint_every=4)
+    full = finetune(classifier(), UnkCharTokenizer(), TRAIN, None, full_config, progress=False)
+    resumed = finetune(
+        classifier(),
+        UnkCharTokenizer(),
+        TRAIN,
+        None,
+        cls_config(tmp_path / "resumed", token_dropout=0.3),
+        resume_from=tmp_path / "full" / "checkpoints" / "step-00000004",
+        progress=False,
+    )
+
+    assert plain.losses[0] != full.losses[0]  # the first batch already differs
+    assert torch.equal(torch.tensor(resumed.losses), torch.tensor(full.losses))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"token_dropout": 1.0}, r"token_dropout must be in \[0, 1\), got 1.0"),
+        ({"token_dropout": -0.1}, r"token_dropout must be in \[0, 1\)"),
+        ({"token_dropout": 0.1, "task": "sft"}, "token_dropout applies to classification only"),
+    ],
+)
+def test_bad_token_dropout_is_rejected_naming_the_field(
+    overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**overrides)
+
+
+def test_token_dropout_without_an_unknown_token_names_the_fix(tmp_path: Path) -> None:
+    config = cls_config(tmp_path, token_dropout=0.1)
+    with pytest.raises(ValueError, match=r"unk_token_id is None.*set token_dropout=0"):
+        finetune(classifier(), CharTokenizer(), TRAIN, None, config, progress=False)
 
 
 def test_keep_last_deletes_older_checkpoints(tmp_path: Path) -> None:

@@ -74,6 +74,17 @@ def test_bpe_tokenizer_round_trips_unseen_text(tmp_path: Path) -> None:
     assert tok.decode(tok(text)["input_ids"]) == text
 
 
+def test_unigram_tokenizer_model_builds_and_round_trips(tmp_path: Path) -> None:
+    path = build_tiny_model(
+        tmp_path / "uni", texts=TEXTS, tokenizer_kind="unigram", **{**SMALL, "vocab_size": 96}
+    )
+    model, tok = load_model(path)
+    ids = tok("质量很好", add_special_tokens=False)["input_ids"]
+
+    assert tok.decode(ids) == "质量很好"
+    assert model.config.vocab_size == len(tok)
+
+
 def test_forward_gives_vocab_logits_and_finite_loss(tiny: Path) -> None:
     model, tok = load_model(tiny)
     batch = tok(["人民日报社论", "质量很好价格"], return_tensors="pt")
@@ -131,6 +142,37 @@ def test_classification_gives_label_logits_and_handles_padding(tiny: Path) -> No
     assert padded["attention_mask"][0].sum() < padded["attention_mask"].shape[1]  # row 0 padded
     # The padded row is scored on its last real token, as when it is alone.
     assert torch.allclose(logits[0], alone[0], atol=1e-5)
+
+
+def test_bidirectional_classifier_sees_later_tokens_and_reloads_so(
+    tiny: Path, tmp_path: Path
+) -> None:
+    def first_state(model: object, text: str) -> torch.Tensor:
+        ids = tok(text, return_tensors="pt")["input_ids"]
+        return model.model(input_ids=ids).last_hidden_state[0, 0]  # type: ignore[attr-defined]
+
+    causal, tok = load_model(tiny, task="classification", label_names=["neg", "pos"])
+    both, _ = load_model(
+        tiny, task="classification", label_names=["neg", "pos"], bidirectional=True
+    )
+    with torch.no_grad():
+        # The first token's state: fixed by the first token alone when causal.
+        assert torch.allclose(first_state(causal, "好评"), first_state(causal, "好差"))
+        assert not torch.allclose(first_state(both, "好评"), first_state(both, "好差"))
+
+        both.save_pretrained(tmp_path / "clf")
+        tok.save_pretrained(tmp_path / "clf")
+        again, _ = load_model(tmp_path / "clf", task="classification")
+        assert again.config.is_causal is False
+        assert torch.allclose(first_state(again, "好评"), first_state(both, "好评"))
+        # Loaded as a language model, the same weights attend causally again.
+        lm, _ = load_model(tmp_path / "clf", task="causal-lm")
+        assert lm.config.is_causal is True
+
+
+def test_bidirectional_causal_lm_is_rejected(tiny: Path) -> None:
+    with pytest.raises(ValueError, match="bidirectional=True is for classification"):
+        load_model(tiny, task="causal-lm", bidirectional=True)
 
 
 def test_classification_num_labels_conflicting_with_label_names_is_rejected(tiny: Path) -> None:

@@ -102,6 +102,9 @@ class TrainConfig:
     warmup_steps: int = 0
     min_lr_ratio: float = 0.1
     max_length: int = 512  # classification and SFT records are truncated to this many tokens
+    # Classification: each real input token becomes the tokenizer's unknown token with this
+    # probability while training (a regularizer for small labelled sets; 0 turns it off).
+    token_dropout: float = 0.0
     eval_every: int | None = None
     early_stopping_patience: int | None = None
     early_stopping_metric: str = "eval_loss"  # or "eval_accuracy"; loss is minimized
@@ -124,6 +127,12 @@ class TrainConfig:
             raise ValueError(f"max_steps must be at least 1, got {self.max_steps}")
         if self.early_stopping_patience is not None and not self.eval_every:
             raise ValueError("early_stopping_patience needs eval_every (and eval_data)")
+        if not 0.0 <= self.token_dropout < 1.0:
+            raise ValueError(f"token_dropout must be in [0, 1), got {self.token_dropout}")
+        if self.token_dropout and self.task != "classification":
+            raise ValueError(
+                f"token_dropout applies to classification only; set it to 0 for {self.task}"
+            )
 
 
 @dataclass
@@ -261,6 +270,17 @@ def _collate(examples: Sequence[dict[str, Any]], pad_id: int, task: Task) -> dic
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
 
 
+def _drop_tokens(batch: dict[str, Any], rate: float, replacement: int) -> dict[str, Any]:
+    """Replace each real (unmasked) input token by ``replacement`` with probability ``rate``.
+
+    Draws from the global torch RNG, which checkpoints save, so a resumed run drops the same
+    tokens as an uninterrupted one.
+    """
+    ids = batch["input_ids"]
+    drop = (torch.rand(ids.shape) < rate) & batch["attention_mask"].bool()
+    return {**batch, "input_ids": ids.masked_fill(drop, replacement)}
+
+
 def _lm_batch(tokens: torch.Tensor, pad_id: int | None) -> dict[str, torch.Tensor]:
     labels = tokens.clone()
     mask = torch.ones_like(tokens)
@@ -303,6 +323,12 @@ def finetune(
     ckpt_dir = out / "checkpoints" if out else None
     pad_id = tokenizer.pad_token_id if tokenizer is not None else None
     collate_pad = pad_id if pad_id is not None else 0
+    unk_id = getattr(tokenizer, "unk_token_id", None)
+    if config.token_dropout and unk_id is None:
+        raise ValueError(
+            "token_dropout replaces tokens by the tokenizer's unknown token, and this tokenizer "
+            "has none (unk_token_id is None); give it an unk_token or set token_dropout=0"
+        )
     _seed_everything(config.seed)
 
     # Model: LoRA adapter (base frozen) if asked, gradient checkpointing, DDP.
@@ -433,6 +459,8 @@ def finetune(
             else:
                 chosen = [examples[i] for i in order.next_indices()]
                 batch = _collate(chosen, collate_pad, config.task)
+                if config.token_dropout and unk_id is not None:
+                    batch = _drop_tokens(batch, config.token_dropout, int(unk_id))
             batch = {k: v.to(device) for k, v in batch.items()}
             micro_tokens = int(batch["attention_mask"].sum()) * world
             window_tokens += micro_tokens

@@ -75,7 +75,7 @@ def build_tiny_model(
     *,
     texts: Iterable[str] | None = None,
     vocab_size: int = 2000,
-    tokenizer_kind: Literal["char", "bpe"] = "char",
+    tokenizer_kind: Literal["char", "bpe", "unigram"] = "char",
     hidden_size: int = 128,
     layers: int = 2,
     heads: int = 4,
@@ -109,8 +109,10 @@ def build_tiny_model(
 
     if task not in ("causal-lm", "classification"):
         raise ValueError(f"unknown task {task!r}; the tasks are: causal-lm, classification")
-    if tokenizer_kind not in ("char", "bpe"):
-        raise ValueError(f"tokenizer_kind must be 'char' or 'bpe', got {tokenizer_kind!r}")
+    if tokenizer_kind not in ("char", "bpe", "unigram"):
+        raise ValueError(
+            f"tokenizer_kind must be 'char', 'bpe' or 'unigram', got {tokenizer_kind!r}"
+        )
     if hidden_size % heads:
         raise ValueError(f"hidden_size={hidden_size} is not a multiple of heads={heads}")
     out = Path(output_dir)
@@ -276,6 +278,7 @@ def load_model(
     num_labels: int | None = None,
     label_names: Sequence[str] | None = None,
     dtype: str | torch.dtype | None = None,
+    bidirectional: bool | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A local model folder (or ``"zslab-tiny"``) as ``(model, tokenizer)``, never downloading.
 
@@ -284,6 +287,11 @@ def load_model(
     of labels gets a new head too. ``label_names`` set ``id2label``/``label2id`` (and
     ``num_labels``). The config's ``pad_token_id`` is the tokenizer's pad token (its EOS when
     it has none), so padded batches classify on each row's last real token.
+    ``bidirectional=True`` (classification only) lets every token attend to the whole text, not
+    just what precedes it: the config's ``is_causal`` becomes ``False`` (transformers' switch for
+    decoder-only models), which ``save_pretrained`` keeps, so the fine-tuned classifier reloads
+    the same way. A causally pretrained model can be fine-tuned this way; the last real token
+    still carries the label. ``None`` keeps what the folder's config says.
 
     Example::
 
@@ -293,6 +301,11 @@ def load_model(
     """
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
+    if bidirectional and task != "classification":
+        raise ValueError(
+            f"bidirectional=True is for classification; a {task} model must attend causally "
+            "(it predicts each token from the ones before it)"
+        )
     path = _resolve(path_or_name)
     tokenizer = _load_tokenizer(path)
     kwargs: dict[str, Any] = {"local_files_only": True, "pad_token_id": tokenizer.pad_token_id}
@@ -320,6 +333,10 @@ def load_model(
             raise ValueError(f"unknown task {task!r}; the tasks are: causal-lm, classification")
     except (OSError, KeyError) as exc:  # transformers: missing weights, unknown model_type
         raise ValueError(f"cannot load a {task} model from {path}: {exc}") from exc
+    if bidirectional is not None:
+        model.config.is_causal = not bidirectional
+    elif task == "causal-lm" and getattr(model.config, "is_causal", True) is False:
+        model.config.is_causal = True  # a bidirectional classifier's body, loaded as an LM
     return model, tokenizer
 
 
