@@ -135,30 +135,35 @@ def chromium_browser() -> Iterator[Any]:
             browser.close()
 
 
+def code_cell(source: str, *, cell_id: str | None = None, tags: tuple[str, ...] = ()) -> dict:
+    """An unexecuted nbformat 4 code cell (``tags=("parameters",)`` for papermill)."""
+    cell: dict[str, Any] = {
+        "cell_type": "code",
+        "metadata": {"tags": list(tags)} if tags else {},
+        "source": source,
+        "outputs": [],
+        "execution_count": None,
+    }
+    if cell_id is not None:
+        cell["id"] = cell_id
+    return cell
+
+
+def notebook(*cells: dict[str, Any]) -> dict[str, Any]:
+    """An nbformat 4.5 notebook of ``cells`` on the python3 kernel."""
+    return {
+        "cells": list(cells),
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
 # A template that finishes in seconds: it records twice its parameter (``doubled``).
-ECHO_TEMPLATE: dict[str, Any] = {
-    "cells": [
-        {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Echo\nDoubles."},
-        {
-            "cell_type": "code",
-            "id": "parameters",
-            "metadata": {"tags": ["parameters"]},
-            "source": "factor = 2  # what to double",
-            "outputs": [],
-            "execution_count": None,
-        },
-        {
-            "cell_type": "code",
-            "id": "work",
-            "metadata": {},
-            "source": "from zslab import record\nrecord(doubled=factor * 2)",
-            "outputs": [],
-            "execution_count": None,
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+ECHO_TEMPLATE: dict[str, Any] = notebook(
+    {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# Echo\nDoubles."},
+    code_cell("factor = 2  # what to double", cell_id="parameters", tags=("parameters",)),
+    code_cell("from zslab import record\nrecord(doubled=factor * 2)", cell_id="work"),
+)

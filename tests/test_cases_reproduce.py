@@ -9,43 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import HubHandle, member_lab
+from tests.support import HubHandle, code_cell, member_lab, notebook
 from zslab.client import Lab
 
 # A template whose result is its parameter: reproducible unless the notebook changes.
-TEMPLATE = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "id": "parameters",
-            "metadata": {"tags": ["parameters"]},
-            "source": "accuracy = 0.9  # the score to report\n",
-            "outputs": [],
-            "execution_count": None,
-        },
-        {
-            "cell_type": "code",
-            "id": "score",
-            "metadata": {},
-            "source": (
-                "import os\n"
-                "from zslab import record\n"
-                "from zslab.cases.model import results_entry\n"
-                "shift = float(os.environ.get('ZSLAB_TEST_SHIFT', '0'))\n"
-                "record(results=[results_entry(task='text-classification', dataset='reviews',\n"
-                "    dataset_sha256='ab' * 32, metrics={'accuracy': {'value': accuracy + shift,\n"
-                "    'low': accuracy + shift - 0.01, 'high': accuracy + shift + 0.01}})])\n"
-            ),
-            "outputs": [],
-            "execution_count": None,
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+TEMPLATE = notebook(
+    code_cell(
+        "accuracy = 0.9  # the score to report\n", cell_id="parameters", tags=("parameters",)
+    ),
+    code_cell(
+        "import os\n"
+        "from zslab import record\n"
+        "from zslab.cases.model import results_entry\n"
+        "shift = float(os.environ.get('ZSLAB_TEST_SHIFT', '0'))\n"
+        "record(results=[results_entry(task='text-classification', dataset='reviews',\n"
+        "    dataset_sha256='ab' * 32, metrics={'accuracy': {'value': accuracy + shift,\n"
+        "    'low': accuracy + shift - 0.01, 'high': accuracy + shift + 0.01}})])\n",
+        cell_id="score",
+    ),
+)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from distributed import CancelledError, get_worker
 
 from tests.slice_support import ONE_H100, run_hub, until
-from tests.support import HubHandle, start_hub
+from tests.support import HubHandle, code_cell, notebook, start_hub
 from zslab.client import Lab, Lease
 from zslab.config import Settings
 from zslab.errors import ZslabError
@@ -196,29 +196,10 @@ def test_a_preemption_notice_reaches_code_on_the_slice_then_the_worker_stops(
 
 # --- notebooks -----------------------------------------------------------------------------
 
-NOTEBOOK = {
-    "cells": [
-        {
-            "cell_type": "code",
-            "metadata": {"tags": ["parameters"]},
-            "source": "greeting = 'hello'",
-            "outputs": [],
-            "execution_count": None,
-        },
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "source": "import os\nprint(greeting, os.environ['ZSLAB_LEASE_ID'])",
-            "outputs": [],
-            "execution_count": None,
-        },
-    ],
-    "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-    },
-    "nbformat": 4,
-    "nbformat_minor": 5,
-}
+NOTEBOOK = notebook(
+    code_cell("greeting = 'hello'", tags=("parameters",)),
+    code_cell("import os\nprint(greeting, os.environ['ZSLAB_LEASE_ID'])"),
+)
 
 
 def test_a_notebook_runs_with_papermill_on_the_slice(lab: Lab, tmp_path: Path) -> None:
