@@ -1,7 +1,8 @@
 """The fine-tuning loop: learning, exact resume, LoRA, SFT masking, checkpoints, DDP.
 
 Tiny Llama models (one layer, hidden 32) and a character tokenizer keep every run under a
-second or two on CPU.
+second or two on CPU. These tests check the loop's logic bit for bit, so they run on the CPU
+even where a GPU is visible (``cpu_only``); ``test_train_cuda.py`` covers the GPU and bf16.
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ def contains_x_records(n: int, seed: int) -> list[dict[str, Any]]:
             chars[rng.randrange(8)] = "x"
         records.append({"text": "".join(chars), "label": i % 2})
     return records
+
+
+@pytest.fixture(autouse=True)
+def cpu_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hide CUDA from the loop here and from the processes a DDP test spawns."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
 
 
 TRAIN = contains_x_records(64, seed=1)

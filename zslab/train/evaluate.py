@@ -851,7 +851,7 @@ def _run_language_modeling(
     import torch
 
     pad = _pad_id(tokenizer)
-    bos = tokenizer.bos_token_id
+    bos = getattr(tokenizer, "bos_token_id", None)
     nll_sums: list[float] = []
     token_counts: list[int] = []
     char_counts: list[int] = []
@@ -937,7 +937,7 @@ def _run_generation(
     import torch
 
     pad = _pad_id(tokenizer)
-    bos = tokenizer.bos_token_id
+    bos = getattr(tokenizer, "bos_token_id", None)
     settings = task.generation
     hyps: list[str] = []
     generator_seed = torch.random.fork_rng(devices=[]) if not settings.greedy else nullcontext()

@@ -141,7 +141,8 @@ class TrainResult:
 
     ``status`` is ``"completed"``, ``"early_stopped"`` or ``"preempted"``; ``losses`` has the
     training loss of every step since step 1 (resumed runs included); ``history`` is what
-    ``metrics.jsonl`` holds.
+    ``metrics.jsonl`` holds; ``device`` and ``precision`` (``"bf16"`` under autocast, else
+    ``"fp32"``) say where and how the steps ran.
     """
 
     status: str
@@ -152,6 +153,8 @@ class TrainResult:
     best_checkpoint: Path | None = None
     last_checkpoint: Path | None = None
     tokens_per_second: float = 0.0
+    device: str = "cpu"
+    precision: str = "fp32"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -542,6 +545,8 @@ def finetune(
         best_checkpoint=best_path,
         last_checkpoint=last_path,
         tokens_per_second=run_tokens / run_time,
+        device=str(device),
+        precision="bf16" if use_bf16 else "fp32",
     )
 
 
