@@ -231,12 +231,15 @@ def summarize(measured: dict[str, Any]) -> tuple[list[str], list[Target]]:
     if "cuda" in evaluation:
         cpu, gpu = evaluation["cpu"]["perplexity"], evaluation["cuda"]["perplexity"]
         gap = abs(gpu / cpu - 1)
+        gpu_t, cpu_t = evaluation["cuda"]["throughput"], evaluation["cpu"]["throughput"]
         lines += [
             "",
-            f"Held-out perplexity of the trained tiny model: {gpu:.2f} on the GPU (bf16 "
-            f"autocast), {cpu:.2f} on the CPU (fp32); evaluation throughput "
-            f"{evaluation['cuda']['throughput'].get('tokens_per_s', 0):,.0f} tokens/s on the "
-            f"GPU, {evaluation['cpu']['throughput'].get('tokens_per_s', 0):,.0f} on the CPU.",
+            f"Held-out perplexity of the trained tiny model ({gpu_t['examples']:.0f} documents, "
+            f"{gpu_t['tokens']:,.0f} tokens): {gpu:.3f} on the GPU (bf16 autocast), {cpu:.3f} on "
+            f"the CPU (fp32). Median batch latency {gpu_t['latency_ms_p50']:.1f} ms on the GPU, "
+            f"{cpu_t['latency_ms_p50']:.1f} ms on the CPU; the GPU's total "
+            f"({gpu_t['seconds']:.2f} s for {gpu_t['batches']:.0f} batches) is set by a few slow "
+            f"batches (p95 {gpu_t['latency_ms_p95']:.0f} ms), not its median.",
         ]
         targets.append(
             Target("GPU bf16 perplexity vs CPU fp32", f"{gap:.2%} apart", "< 2 %", gap < 0.02)
