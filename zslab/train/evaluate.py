@@ -615,8 +615,10 @@ def evaluate(
 
     ``model_path_or_obj`` is a model folder or name (loaded with
     :func:`zslab.train.models.load_model` for the task's head) or a loaded ``PreTrainedModel``
-    (then pass ``tokenizer``). ``device="auto"`` picks CUDA when available; bf16 autocast is
-    used only there.
+    (then pass ``tokenizer``), or, for classification, a
+    :class:`zslab.train.ensemble.ClassifierEnsemble` or a folder it was saved to (members
+    bring their own tokenizers). ``device="auto"`` picks CUDA when available; bf16 autocast
+    is used only there.
 
         result = evaluate("runs/clf/best", "evals/sentiment.yaml", output_dir="evals/clf")
     """
@@ -672,8 +674,21 @@ def evaluate(
 
 def _resolve_model(model: Any, task: EvalTask, tokenizer: Any) -> tuple[Any, Any, str, str]:
     """``(model, tokenizer, name, hash)`` from a folder or name, or from a loaded model."""
+    from zslab.train.ensemble import ClassifierEnsemble, is_ensemble, load_ensemble
     from zslab.train.models import load_model, model_hash
 
+    if isinstance(model, ClassifierEnsemble) or (
+        isinstance(model, str | os.PathLike) and is_ensemble(model)
+    ):
+        if task.type != "classification":
+            raise ValueError(
+                f"an ensemble classifies; task {task.name!r} is {task.type}: evaluate a single "
+                "model for language modeling or generation"
+            )
+        if isinstance(model, ClassifierEnsemble):
+            return model, None, repr(model), model.state_hash()
+        ensemble = load_ensemble(model)
+        return ensemble, None, os.fspath(model), ensemble.state_hash()
     if isinstance(model, str | os.PathLike):
         head: Literal["classification", "causal-lm"] = (
             "classification" if task.type == "classification" else "causal-lm"
@@ -782,6 +797,14 @@ def _padded(rows: Sequence[Sequence[int]], pad_id: int, *, left: bool = False) -
     return ids, mask
 
 
+def _checked_width(batch_probs: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    if batch_probs.shape[-1] != len(names):
+        raise ValueError(
+            f"the model has {batch_probs.shape[-1]} labels but the task names {len(names)}"
+        )
+    return batch_probs
+
+
 def _run_classification(
     model: Any,
     tokenizer: Any,
@@ -794,11 +817,24 @@ def _run_classification(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     import torch
 
+    from zslab.train.ensemble import ClassifierEnsemble
+
     names = cast(tuple[str, ...], task.label_names)
     truth = _label_indices(records, names)
-    pad = _pad_id(tokenizer)
+    pad = _pad_id(tokenizer) if tokenizer is not None else 0
     probs: list[np.ndarray] = []
     for batch in _batches(records, task.batch_size, progress):
+        if isinstance(model, ClassifierEnsemble):
+            with timer.time():
+                batch_probs, read = model.score_batch(
+                    [r["text"] for r in batch],
+                    max_length=task.max_length,
+                    device=device,
+                    autocast=autocast,
+                )
+            timer.tokens += read
+            probs.append(_checked_width(batch_probs, names))
+            continue
         rows = [_encode(tokenizer, r["text"])[: task.max_length] or [pad] for r in batch]
         ids, mask = _padded(rows, pad)
         with timer.time():
@@ -806,11 +842,7 @@ def _run_classification(
                 logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
             batch_probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         timer.tokens += int(mask.sum())
-        if batch_probs.shape[-1] != len(names):
-            raise ValueError(
-                f"the model has {batch_probs.shape[-1]} labels but the task names {len(names)}"
-            )
-        probs.append(batch_probs)
+        probs.append(_checked_width(batch_probs, names))
     p = np.concatenate(probs)
     predicted = p.argmax(axis=1)
     settings = task.metrics
