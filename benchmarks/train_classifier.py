@@ -1,6 +1,7 @@
 """Sentiment classifier: the tiny zslab model pretrained and fine-tuned on CPU against TF-IDF.
 
-    .venv/bin/python -m benchmarks.train_classifier            # full run, about 15 minutes
+    .venv/bin/python -m benchmarks.train_classifier            # full run, about an hour here
+    .venv/bin/python -m benchmarks.train_classifier --work W   # keep (and reuse) models in W
     .venv/bin/python -m benchmarks.train_classifier --quick    # smoke run; writes no results
     .venv/bin/python -m benchmarks.train_classifier --validation  # score a slice of train only
 
@@ -10,20 +11,25 @@ review has an exact duplicate in training).
 
 - **Baseline**: :func:`zslab.train.evaluate.tfidf_baseline` (character 1–3-grams, logistic
   regression) trained on the training side.
-- **zslab**, ULMFiT-style: :func:`zslab.train.models.build_tiny_model` with a unigram tokenizer
-  trained on the training reviews and People's Daily articles (never on test reviews); causal-LM
-  pretraining from random weights on the same text (packed token shards →
-  :func:`zslab.corpus.stream.stream` → :func:`zslab.train.finetune.finetune`); then the model
-  is loaded as a *bidirectional* classifier (``load_model(bidirectional=True)``) and fine-tuned
-  on the labelled training reviews with token dropout (warm-up + cosine, AdamW); scored by
-  :func:`zslab.train.evaluate.evaluate` with the baseline attached, so :func:`compare` runs a
-  paired bootstrap on per-review correctness.
+- **zslab**, ULMFiT-style, forward and backward: for each direction,
+  :func:`zslab.train.models.build_tiny_model` with a unigram tokenizer trained on the training
+  reviews and People's Daily articles (never on test reviews), then causal-LM pretraining from
+  random weights on the same text (packed token shards → :func:`zslab.corpus.stream.stream` →
+  :func:`zslab.train.finetune.finetune`); the *backward* model reads every text reversed,
+  tokenizer included. Each pretrained model is loaded as a *bidirectional* classifier
+  (``load_model(bidirectional=True)``) and fine-tuned on the labelled training reviews with
+  token dropout (warm-up + cosine, AdamW) under ``--seeds`` seeds. The members vote with
+  their mean probability (:class:`zslab.train.ensemble.ClassifierEnsemble`), scored by
+  :func:`zslab.train.evaluate.evaluate` with the baseline attached, so :func:`compare` runs
+  a paired bootstrap on per-review correctness; each member is also scored alone.
 
-The recipe was chosen on ``--validation`` (85 % of the training side to fit, 15 % to score);
-the test split is scored once per full run. Target: zslab's accuracy above the baseline's
-with a one-sided paired-bootstrap p < 0.05. Every recipe setting is in the results file.
-Results go to ``benchmarks/results/train_classifier.json`` and a section of
-``benchmarks/README.md``; the exit status is 1 when the target is missed.
+Stages are kept in ``--work`` (a temporary folder by default) under a key of the data and
+recipe, so an interrupted run resumes from its last finished model. The recipe was chosen on
+``--validation`` (85 % of the training side to fit, 15 % to score); the test split is scored
+once per full run. Target: zslab's accuracy above the baseline's with a one-sided
+paired-bootstrap p < 0.05. Every recipe setting is in the results file. Results go to
+``benchmarks/results/train_classifier.json`` and a section of ``benchmarks/README.md``; the
+exit status is 1 when the target is missed.
 """
 
 from __future__ import annotations
@@ -88,7 +94,6 @@ def pretrained_model(
     key = recipe_key(train, keep, "pretrain", direction)
     folder = work / f"pretrained-{direction}-{key}"
     if (folder / "stage.json").is_file():
-        print(f"reusing {folder}", file=sys.stderr)
         return folder / "model", json.loads((folder / "stage.json").read_text())
     flip = reverse_text if direction == "backward" else str
     texts = [flip(r["text"]) for r in train]
