@@ -217,6 +217,15 @@ def test_loading_a_plain_model_folder_says_it_is_not_an_ensemble(folders: list[P
         load_ensemble(folders[0])
 
 
+def test_load_model_on_an_ensemble_folder_points_to_load_ensemble(
+    folders: list[Path], tmp_path: Path
+) -> None:
+    ClassifierEnsemble([member(folders[0])]).save(tmp_path / "ens")
+
+    with pytest.raises(ValueError, match=r"saved classifier ensemble.*load_ensemble"):
+        load_model(tmp_path / "ens", task="classification")
+
+
 def test_a_missing_member_folder_is_named(folders: list[Path], tmp_path: Path) -> None:
     ClassifierEnsemble([member(folders[0], name="a"), member(folders[1], name="b")]).save(
         tmp_path / "ens"

@@ -354,6 +354,13 @@ def _resolve(path_or_name: str | os.PathLike[str]) -> Path:
             f"(config.json and weights, e.g. from save_pretrained), a name under "
             f"{models_root()}, or {TINY_MODEL_NAME!r} for the built-in tiny model"
         )
+    from zslab.train.ensemble import MANIFEST
+
+    if (path / MANIFEST).is_file():
+        raise ValueError(
+            f"{path} is a saved classifier ensemble, not one model: load it with "
+            "zslab.train.ensemble.load_ensemble(), or pass the folder to evaluate()"
+        )
     if not (path / "config.json").is_file():
         raise ValueError(
             f"{path} is not a model directory: it has no config.json; point at the folder "
