@@ -41,8 +41,11 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# Two workers, one test file each at a time (module fixtures are built once per file).
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 pytest: setup
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The course notebooks, top to bottom, against a fresh embedded hub (nbval: they run without
 # errors; cells marked NBVAL_CHECK_OUTPUT must also print what they stored).
