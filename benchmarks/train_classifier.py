@@ -72,7 +72,9 @@ def recipe_key(train: list[dict[str, Any]], recipe: dict[str, Any], *parts: Any)
     digest = hashlib.sha256()
     for r in train:
         digest.update(f"{r['label']}\t{r['text']}\n".encode())
-    digest.update(json.dumps([recipe, *parts], sort_keys=True, default=str).encode())
+    # Which seeds and directions a run ensembles does not change any one stage.
+    stage = {k: v for k, v in recipe.items() if k not in ("seeds", "directions")}
+    digest.update(json.dumps([stage, *parts], sort_keys=True, default=str).encode())
     return digest.hexdigest()[:12]
 
 
@@ -90,8 +92,7 @@ def pretrained_model(
     from zslab.corpus.demo import peoples_daily
     from zslab.train.models import build_tiny_model
 
-    keep = {k: v for k, v in recipe.items() if k not in ("seeds", "directions")}
-    key = recipe_key(train, keep, "pretrain", direction)
+    key = recipe_key(train, recipe, "pretrain", direction)
     folder = work / f"pretrained-{direction}-{key}"
     if (folder / "stage.json").is_file():
         return folder / "model", json.loads((folder / "stage.json").read_text())
@@ -145,10 +146,8 @@ def finetuned_member(
     from zslab.train.models import load_model, model_hash
 
     path, stage = pretrained_model(train, work, recipe, direction)
-    keep = {k: v for k, v in recipe.items() if k not in ("seeds", "directions")}
-    folder = (
-        work / f"member-{direction}-{seed}-{recipe_key(train, keep, 'member', direction, seed)}"
-    )
+    key = recipe_key(train, recipe, "member", direction, seed)
+    folder = work / f"member-{direction}-{seed}-{key}"
     if (folder / "stage.json").is_file():
         print(f"reusing {folder}", file=sys.stderr)
         model, tok = load_model(

@@ -247,18 +247,15 @@ def _member_probs(
 ) -> tuple[np.ndarray, int]:
     import contextlib
 
-    import torch
+    from zslab.train.evaluate import _class_probabilities
 
-    from zslab.train.evaluate import _encode, _pad_id, _padded
-
-    pad = _pad_id(member.tokenizer)
-    rows = [
-        _encode(member.tokenizer, text[::-1] if member.reverse else text)[:max_length] or [pad]
-        for text in texts
-    ]
-    ids, mask = _padded(rows, pad)
     target = device if device is not None else next(member.model.parameters()).device
-    with autocast if autocast is not None else contextlib.nullcontext():
-        logits = member.model(input_ids=ids.to(target), attention_mask=mask.to(target)).logits
-    probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float64)
-    return probs, int(mask.sum())
+    probs, read = _class_probabilities(
+        member.model,
+        member.tokenizer,
+        [text[::-1] for text in texts] if member.reverse else texts,
+        max_length,
+        target,
+        autocast if autocast is not None else contextlib.nullcontext(),
+    )
+    return probs.astype(np.float64), read

@@ -797,6 +797,26 @@ def _padded(rows: Sequence[Sequence[int]], pad_id: int, *, left: bool = False) -
     return ids, mask
 
 
+def _class_probabilities(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    max_length: int,
+    device: Any,
+    autocast: AbstractContextManager[Any],
+) -> tuple[np.ndarray, int]:
+    """Softmax probabilities of a sequence classifier for ``texts`` and the tokens it read."""
+    import torch
+
+    pad = _pad_id(tokenizer)
+    rows = [_encode(tokenizer, text)[:max_length] or [pad] for text in texts]
+    ids, mask = _padded(rows, pad)
+    with autocast:
+        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
+    probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return probs, int(mask.sum())
+
+
 def _checked_width(batch_probs: np.ndarray, names: Sequence[str]) -> np.ndarray:
     if batch_probs.shape[-1] != len(names):
         raise ValueError(
@@ -815,33 +835,24 @@ def _run_classification(
     timer: _BatchTimer,
     progress: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    import torch
-
     from zslab.train.ensemble import ClassifierEnsemble
 
     names = cast(tuple[str, ...], task.label_names)
     truth = _label_indices(records, names)
-    pad = _pad_id(tokenizer) if tokenizer is not None else 0
     probs: list[np.ndarray] = []
     for batch in _batches(records, task.batch_size, progress):
-        if isinstance(model, ClassifierEnsemble):
-            with timer.time():
-                batch_probs, read = model.score_batch(
-                    [r["text"] for r in batch],
-                    max_length=task.max_length,
-                    device=device,
-                    autocast=autocast,
-                )
-            timer.tokens += read
-            probs.append(_checked_width(batch_probs, names))
-            continue
-        rows = [_encode(tokenizer, r["text"])[: task.max_length] or [pad] for r in batch]
-        ids, mask = _padded(rows, pad)
+        texts = [r["text"] for r in batch]
+        # Timed from text to probabilities (tokenizing included), for models and ensembles alike.
         with timer.time():
-            with autocast:
-                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-            batch_probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        timer.tokens += int(mask.sum())
+            if isinstance(model, ClassifierEnsemble):
+                batch_probs, read = model.score_batch(
+                    texts, max_length=task.max_length, device=device, autocast=autocast
+                )
+            else:
+                batch_probs, read = _class_probabilities(
+                    model, tokenizer, texts, task.max_length, device, autocast
+                )
+        timer.tokens += read
         probs.append(_checked_width(batch_probs, names))
     p = np.concatenate(probs)
     predicted = p.argmax(axis=1)
