@@ -271,8 +271,12 @@ def test_an_expired_lease_loses_its_worker(tmp_path: Path, scheduler: str) -> No
     try:
         with hub.lab() as lab:
             lease = lab.request("h100:1g.10gb", hours=1, wait=30)
+            # Heartbeat while the worker starts (seconds on a loaded machine, longer than the
+            # 3 s limit), then fall silent with a task running: only then may the lease expire.
+            lease.start_heartbeats()
             pid = lease.run(os.getpid)
             future = lease.submit(time.sleep, 60)
+            lease.stop_heartbeats()
 
             until(lambda: lease.refresh().state == "expired", timeout=20)
 
