@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH)" \
 	  || $(PIP) install -q --index-url https://download.pytorch.org/whl/cpu "torch>=2.4"
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[all,dev]"
 	@touch $(STAMP)
 
 chromium:
@@ -37,6 +37,7 @@ test: setup lint typecheck jstest pytest nbtest
 lint: setup
 	$(VENV)/bin/ruff check zslab tests benchmarks
 	$(VENV)/bin/ruff format --check zslab tests benchmarks
+	$(VENV)/bin/lint-imports --no-logo  # the import contracts in pyproject.toml
 
 typecheck: setup
 	$(VENV)/bin/mypy

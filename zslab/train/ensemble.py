@@ -31,7 +31,10 @@ from typing import Any
 
 import numpy as np
 
-MANIFEST = "ensemble.json"
+from zslab.train.models import ENSEMBLE_MANIFEST, load_model, state_dict_hash
+from zslab.train.predict import class_probabilities
+
+MANIFEST = ENSEMBLE_MANIFEST
 FORMAT = 1
 
 
@@ -103,12 +106,10 @@ class ClassifierEnsemble:
 
     def state_hash(self) -> str:
         """SHA-256 over every member's weights, direction and vote weight, in member order."""
-        from zslab.train.evaluate import _state_dict_hash
-
         digest = hashlib.sha256()
         for member, weight in zip(self.members, self.weights, strict=True):
             digest.update(
-                f"{_state_dict_hash(member.model)}\0{member.reverse}\0{weight!r}\n".encode()
+                f"{state_dict_hash(member.model)}\0{member.reverse}\0{weight!r}\n".encode()
             )
         return digest.hexdigest()
 
@@ -195,8 +196,6 @@ def is_ensemble(folder: str | os.PathLike[str]) -> bool:
 
 def load_ensemble(folder: str | os.PathLike[str]) -> ClassifierEnsemble:
     """Read a folder written by :meth:`ClassifierEnsemble.save`."""
-    from zslab.train.models import load_model
-
     root = Path(folder)
     manifest_path = root / MANIFEST
     if not manifest_path.is_file():
@@ -245,17 +244,12 @@ def _label_names(model: Any) -> tuple[str, ...]:
 def _member_probs(
     member: Member, texts: list[str], max_length: int, device: Any, autocast: Any = None
 ) -> tuple[np.ndarray, int]:
-    import contextlib
-
-    from zslab.train.evaluate import _class_probabilities
-
-    target = device if device is not None else next(member.model.parameters()).device
-    probs, read = _class_probabilities(
+    probs, read = class_probabilities(
         member.model,
         member.tokenizer,
         [text[::-1] for text in texts] if member.reverse else texts,
         max_length,
-        target,
-        autocast if autocast is not None else contextlib.nullcontext(),
+        device,
+        autocast,
     )
     return probs.astype(np.float64), read

@@ -58,6 +58,9 @@ from typing import Any, Literal, cast
 import numpy as np
 
 from zslab.train import metrics
+from zslab.train.ensemble import ClassifierEnsemble, is_ensemble, load_ensemble
+from zslab.train.models import load_model, model_hash, state_dict_hash
+from zslab.train.predict import class_probabilities, encode, pad_id, padded
 
 __all__ = [
     "PRIMARY_METRICS",
@@ -674,9 +677,6 @@ def evaluate(
 
 def _resolve_model(model: Any, task: EvalTask, tokenizer: Any) -> tuple[Any, Any, str, str]:
     """``(model, tokenizer, name, hash)`` from a folder or name, or from a loaded model."""
-    from zslab.train.ensemble import ClassifierEnsemble, is_ensemble, load_ensemble
-    from zslab.train.models import load_model, model_hash
-
     if isinstance(model, ClassifierEnsemble) or (
         isinstance(model, str | os.PathLike) and is_ensemble(model)
     ):
@@ -695,24 +695,12 @@ def _resolve_model(model: Any, task: EvalTask, tokenizer: Any) -> tuple[Any, Any
         )
         loaded, loaded_tokenizer = load_model(model, task=head, label_names=task.label_names)
         folder = Path(getattr(loaded, "name_or_path", "") or model)
-        digest = model_hash(folder) if folder.is_dir() else _state_dict_hash(loaded)
+        digest = model_hash(folder) if folder.is_dir() else state_dict_hash(loaded)
         return loaded, tokenizer or loaded_tokenizer, os.fspath(model), digest
     if tokenizer is None:
         raise ValueError("a loaded model needs its tokenizer: evaluate(model, task, tokenizer=tok)")
     name = getattr(getattr(model, "config", None), "name_or_path", "") or type(model).__name__
-    return model, tokenizer, str(name), _state_dict_hash(model)
-
-
-def _state_dict_hash(model: Any) -> str:
-    """SHA-256 over every tensor of the state dict (name, dtype, shape, bytes), sorted by name."""
-    import torch
-
-    digest = hashlib.sha256()
-    for key, tensor in sorted(model.state_dict().items()):
-        value = tensor.detach().cpu().contiguous()
-        digest.update(f"{key}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
-        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+    return model, tokenizer, str(name), state_dict_hash(model)
 
 
 class _BatchTimer:
@@ -769,54 +757,6 @@ def _batches(records: Sequence[dict[str, Any]], size: int, progress: bool) -> It
         yield records[start : start + size]
 
 
-def _encode(tokenizer: Any, text: str) -> list[int]:
-    # As the fine-tuning loop encodes (no special tokens), so evaluation sees what training saw.
-    return list(tokenizer.encode(text, add_special_tokens=False))
-
-
-def _pad_id(tokenizer: Any) -> int:
-    pad = tokenizer.pad_token_id
-    if pad is None:
-        pad = tokenizer.eos_token_id
-    return int(pad) if pad is not None else 0
-
-
-def _padded(rows: Sequence[Sequence[int]], pad_id: int, *, left: bool = False) -> tuple[Any, Any]:
-    """``(input_ids, attention_mask)`` LongTensors; ``left=True`` pads before (generation)."""
-    import torch
-
-    width = max(max(len(r) for r in rows), 1)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        if not row:
-            continue
-        span = slice(width - len(row), width) if left else slice(0, len(row))
-        ids[i, span] = torch.tensor(row, dtype=torch.long)
-        mask[i, span] = 1
-    return ids, mask
-
-
-def _class_probabilities(
-    model: Any,
-    tokenizer: Any,
-    texts: Sequence[str],
-    max_length: int,
-    device: Any,
-    autocast: AbstractContextManager[Any],
-) -> tuple[np.ndarray, int]:
-    """Softmax probabilities of a sequence classifier for ``texts`` and the tokens it read."""
-    import torch
-
-    pad = _pad_id(tokenizer)
-    rows = [_encode(tokenizer, text)[:max_length] or [pad] for text in texts]
-    ids, mask = _padded(rows, pad)
-    with autocast:
-        logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits
-    probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    return probs, int(mask.sum())
-
-
 def _checked_width(batch_probs: np.ndarray, names: Sequence[str]) -> np.ndarray:
     if batch_probs.shape[-1] != len(names):
         raise ValueError(
@@ -835,8 +775,6 @@ def _run_classification(
     timer: _BatchTimer,
     progress: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    from zslab.train.ensemble import ClassifierEnsemble
-
     names = cast(tuple[str, ...], task.label_names)
     truth = _label_indices(records, names)
     probs: list[np.ndarray] = []
@@ -849,7 +787,7 @@ def _run_classification(
                     texts, max_length=task.max_length, device=device, autocast=autocast
                 )
             else:
-                batch_probs, read = _class_probabilities(
+                batch_probs, read = class_probabilities(
                     model, tokenizer, texts, task.max_length, device, autocast
                 )
         timer.tokens += read
@@ -893,7 +831,7 @@ def _run_language_modeling(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     import torch
 
-    pad = _pad_id(tokenizer)
+    pad = pad_id(tokenizer)
     bos = getattr(tokenizer, "bos_token_id", None)
     nll_sums: list[float] = []
     token_counts: list[int] = []
@@ -901,7 +839,7 @@ def _run_language_modeling(
     for batch in _batches(records, task.batch_size, progress):
         rows, chars = [], []
         for record in batch:
-            body = _encode(tokenizer, record["text"])
+            body = encode(tokenizer, record["text"])
             # BOS first, so the document's first token is predicted too.
             limit = task.max_length - (1 if bos is not None else 0)
             kept = body[: max(limit, 1)]
@@ -909,7 +847,7 @@ def _run_language_modeling(
             text = record["text"]
             # Characters of the part actually scored, for a truthful bits per character.
             chars.append(len(text) if len(kept) == len(body) else len(tokenizer.decode(kept)))
-        ids, mask = _padded(rows, pad)
+        ids, mask = padded(rows, pad)
         ids, mask = ids.to(device), mask.to(device)
         with timer.time():
             with autocast:
@@ -979,7 +917,7 @@ def _run_generation(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     import torch
 
-    pad = _pad_id(tokenizer)
+    pad = pad_id(tokenizer)
     bos = getattr(tokenizer, "bos_token_id", None)
     settings = task.generation
     hyps: list[str] = []
@@ -990,10 +928,10 @@ def _run_generation(
         for batch in _batches(records, task.batch_size, progress):
             rows = [
                 ([bos] if bos is not None else [])
-                + _encode(tokenizer, r["prompt"])[-task.max_length :]
+                + encode(tokenizer, r["prompt"])[-task.max_length :]
                 for r in batch
             ]
-            ids, mask = _padded(rows, pad, left=True)
+            ids, mask = padded(rows, pad, left=True)
             with timer.time(), autocast:
                 out = model.generate(
                     input_ids=ids.to(device),

@@ -69,6 +69,7 @@ import torch
 from torch import nn
 
 from zslab.train import checkpoint
+from zslab.train.predict import encode
 
 __all__ = [
     "DataOrder",
@@ -223,17 +224,17 @@ def encode_sft(record: Record, tokenizer: Any, max_length: int) -> dict[str, lis
         messages = record["messages"]
         for number, message in enumerate(messages):
             role, content = message["role"], message["content"]
-            pieces.append((_encode(tokenizer, f"{role}: "), False))
+            pieces.append((encode(tokenizer, f"{role}: "), False))
             learned = role == "assistant"
             tail = "\n" if number + 1 < len(messages) else ""
-            pieces.append((_encode(tokenizer, content + tail), learned))
+            pieces.append((encode(tokenizer, content + tail), learned))
         pieces.append((eos, bool(messages) and messages[-1]["role"] == "assistant"))
     elif "instruction" in record:
         extra = record.get("input") or ""
         block = f"### Input:\n{extra}\n\n" if extra else ""
         prompt = ALPACA_PROMPT.format(instruction=record["instruction"], input_block=block)
-        pieces.append((_encode(tokenizer, prompt), False))
-        pieces.append((_encode(tokenizer, record["output"]) + eos, True))
+        pieces.append((encode(tokenizer, prompt), False))
+        pieces.append((encode(tokenizer, record["output"]) + eos, True))
     else:
         raise ValueError("an SFT record needs 'messages' or 'instruction'/'output' keys")
     input_ids: list[int] = []
@@ -244,15 +245,11 @@ def encode_sft(record: Record, tokenizer: Any, max_length: int) -> dict[str, lis
     return {"input_ids": input_ids[:max_length], "labels": labels[:max_length]}
 
 
-def _encode(tokenizer: Any, text: str) -> list[int]:
-    return list(tokenizer.encode(text, add_special_tokens=False))
-
-
 def _encode_records(records: Sequence[Record], tokenizer: Any, config: TrainConfig) -> list[Any]:
     if config.task == "sft":
         return [encode_sft(r, tokenizer, config.max_length) for r in records]
     return [
-        {"input_ids": _encode(tokenizer, r["text"])[: config.max_length], "label": int(r["label"])}
+        {"input_ids": encode(tokenizer, r["text"])[: config.max_length], "label": int(r["label"])}
         for r in records
     ]
 

@@ -9,7 +9,8 @@ files, ``README.md`` card), loaded with ``local_files_only=True``: nothing is ev
   and reused, so a template can say ``model: zslab-tiny``.
 - :func:`load_model`: ``(model, tokenizer)`` for causal LM or sequence classification from
   any local model folder (or the name ``zslab-tiny``).
-- :func:`model_hash`: SHA-256 of the weights and ``config.json``, for provenance.
+- :func:`model_hash`: SHA-256 of the weights and ``config.json``, for provenance;
+  :func:`state_dict_hash`: the same for a model in memory.
 - :func:`list_models`: the model folders under ``$ZSLAB_HOME/models`` (and other roots), read
   from their config, safetensors headers and card without loading weights.
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CARD_FILE",
     "COMPLETE_MARKER",
+    "ENSEMBLE_MANIFEST",
     "TINY_MODEL_NAME",
     "ModelInfo",
     "Task",
@@ -53,6 +55,7 @@ __all__ = [
     "load_model",
     "model_hash",
     "models_root",
+    "state_dict_hash",
 ]
 
 Task = Literal["causal-lm", "classification"]
@@ -60,6 +63,9 @@ TINY_MODEL_NAME = "zslab-tiny"
 CARD_FILE = "README.md"
 # Written last into a built model folder: a folder without it is an interrupted build.
 COMPLETE_MARKER = ".zslab-complete.json"
+# The file that marks a folder as a saved classifier ensemble (zslab.train.ensemble writes it);
+# named here so loading a model can refuse an ensemble folder without importing the ensembles.
+ENSEMBLE_MANIFEST = "ensemble.json"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 _SPECIALS = {"pad_token": "<pad>", "bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>"}
 # Default training text: a few thousand documents keep the build to seconds.
@@ -354,9 +360,7 @@ def _resolve(path_or_name: str | os.PathLike[str]) -> Path:
             f"(config.json and weights, e.g. from save_pretrained), a name under "
             f"{models_root()}, or {TINY_MODEL_NAME!r} for the built-in tiny model"
         )
-    from zslab.train.ensemble import MANIFEST
-
-    if (path / MANIFEST).is_file():
+    if (path / ENSEMBLE_MANIFEST).is_file():
         raise ValueError(
             f"{path} is a saved classifier ensemble, not one model: load it with "
             "zslab.train.ensemble.load_ensemble(), or pass the folder to evaluate()"
@@ -402,6 +406,19 @@ def model_hash(path: str | os.PathLike[str]) -> str:
         with open(file, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+    return digest.hexdigest()
+
+
+def state_dict_hash(model: Any) -> str:
+    """SHA-256 over every tensor of a loaded model's state dict (name, dtype, shape, bytes),
+    sorted by name: the provenance of a model that has no folder (yet)."""
+    import torch
+
+    digest = hashlib.sha256()
+    for key, tensor in sorted(model.state_dict().items()):
+        value = tensor.detach().cpu().contiguous()
+        digest.update(f"{key}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
