@@ -30,8 +30,9 @@ Fields of a record: ``text`` and ``label`` (classification), ``text`` (language 
 
 **Provenance.** ``task_hash`` is the SHA-256 of the task's canonical JSON, ``data_hash`` of the
 examples in order, ``model_hash`` of the weights (:func:`zslab.train.models.model_hash` for a
-folder, :func:`~zslab.train.models.state_dict_hash` of the state dict otherwise). Two results are comparable (:func:`comparable`) when task
-and data hashes agree; the model is what may differ.
+folder, :func:`~zslab.train.models.state_dict_hash` of the state dict otherwise). Two results
+are comparable (:func:`comparable`) when task and data hashes agree; the model is what may
+differ.
 
 **Baselines.** A baseline result is compared per example by paired bootstrap on the task's
 primary metric: accuracy (classification), chrF (generation), bits per character (language
