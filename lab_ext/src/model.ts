@@ -7,7 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, ZslabApi } from './api';
 import { isLive, isWaiting } from './format';
-import type { LabConfig, LeaseRead, PoolRead, RunRead, TemplateInfo } from './types';
+import type { LabConfig, LeaseRead, PoolRead, RunRead, TemplateRead } from './types';
 
 export type Section = 'compute' | 'runs' | 'templates' | 'cases';
 
@@ -20,7 +20,7 @@ export interface SectionRequest {
 export interface LabSettings {
   /** Overrides the hub URL the server extension reports (for links only). */
   hubUrl: string;
-  /** Heartbeat interval for my live leases; 0: the server's `heartbeat_interval_s`. */
+  /** Heartbeat interval for my live leases; 0: the server's `heartbeat_s`. */
   heartbeatIntervalSeconds: number;
   /** Refresh interval when the event stream is unavailable, and for running runs. */
   pollSeconds: number;
@@ -39,7 +39,7 @@ export class LabModel {
   pools: PoolRead[] = [];
   leases: LeaseRead[] = [];
   runs: RunRead[] = [];
-  templates: TemplateInfo[] = [];
+  templates: TemplateRead[] = [];
   /** The last error of a background refresh, shown in the panels; null when all is well. */
   error: string | null = null;
   /** True while the event stream is connected (else the model polls). */
@@ -213,7 +213,7 @@ export class LabModel {
       }
     }, poll);
     const beat =
-      this.settings.heartbeatIntervalSeconds || this.config?.heartbeat_interval_s || 30;
+      this.settings.heartbeatIntervalSeconds || this.config?.heartbeat_s || 30;
     this._heartbeatTimer = window.setInterval(() => void this._heartbeat(), Math.max(1, beat) * 1000);
   }
 

@@ -12,7 +12,7 @@ import {
   specLabel,
   validateParameters
 } from '../format';
-import type { Estimate, LeaseRead, PoolRead, RunRead, TemplateParameter } from '../types';
+import type { Estimate, LeaseRead, PoolRead, RunRead, TemplateParameterRead } from '../types';
 
 const NOW = Date.parse('2026-11-02T10:00:00Z');
 
@@ -150,7 +150,7 @@ function run(over: Partial<RunRead>): RunRead {
     id: 'run_1', project_id: 'p', user_id: 'u', template: 'finetune', template_sha256: null,
     parameters: {}, lease_id: null, status: 'running', created_at: '2026-11-02T09:00:00Z',
     started_at: null, ended_at: null, metrics: {}, provenance: {}, error: null,
-    notebook_sha256: null, ...over
+    notebook_sha256: null, artifacts: null, ...over
   };
 }
 
@@ -169,7 +169,7 @@ describe('runProgress', () => {
   });
 });
 
-const param = (type: TemplateParameter['type'], value: unknown, name = 'p'): TemplateParameter => ({
+const param = (type: TemplateParameterRead['type'], value: unknown, name = 'p'): TemplateParameterRead => ({
   name,
   type,
   default: value,

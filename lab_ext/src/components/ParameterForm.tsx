@@ -2,11 +2,11 @@ import React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import type { ParameterError } from '../format';
-import type { TemplateParameter } from '../types';
+import type { TemplateParameterRead } from '../types';
 
 /** One field per template parameter, typed from its default; errors under each field. */
 export function ParameterForm(props: {
-  parameters: TemplateParameter[];
+  parameters: TemplateParameterRead[];
   texts: Record<string, string>;
   errors: ParameterError[];
   trans: TranslationBundle;

@@ -3,16 +3,16 @@ import React, { useEffect, useState } from 'react';
 import type { SectionProps } from '../actions';
 import { describeError } from '../api';
 import { isLive, parameterText, specLabel, validateParameters } from '../format';
-import type { TemplateInfo } from '../types';
+import type { TemplateRead } from '../types';
 import { Notice } from './Notice';
 import { ParameterForm } from './ParameterForm';
 
-function defaults(template: TemplateInfo): Record<string, string> {
+function defaults(template: TemplateRead): Record<string, string> {
   return Object.fromEntries(template.parameters.map(p => [p.name, parameterText(p)]));
 }
 
 /** A template's parameter form: run it on a lease, or open a filled-in copy as a notebook. */
-export function TemplateForm(props: SectionProps & { template: TemplateInfo; onBack: () => void }): JSX.Element {
+export function TemplateForm(props: SectionProps & { template: TemplateRead; onBack: () => void }): JSX.Element {
   const { template, trans, model } = props;
   const [texts, setTexts] = useState(() => defaults(template));
   const live = model.leases.filter(isLive);
