@@ -28,6 +28,8 @@ export function CasesPanel(props: SectionProps): JSX.Element {
   };
   useEffect(() => {
     void search();
+    // Typing in the search box waits for Enter; only the sector and the order search at once.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sector, sort]);
 
   const closePublish = () => model.finishPublish();

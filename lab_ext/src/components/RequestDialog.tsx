@@ -67,6 +67,8 @@ export function RequestDialog(props: {
     if (!sizes.some(r => r.size === size) && sizes.length > 0) {
       setSize(sizes[0].size);
     }
+    // Only a change of model resets the size; a size the user picked stays while pools refresh.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [model]);
 
   const spec =
@@ -92,6 +94,8 @@ export function RequestDialog(props: {
       cancelled = true;
       window.clearTimeout(timer);
     };
+    // `props.api` is the model's one client: it never changes while the dialog is open.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [spec, hoursValue, priority]);
 
   const submit = async () => {

@@ -21,6 +21,8 @@ export function TemplateForm(props: SectionProps & { template: TemplateRead; onB
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<{ message: string; fix: string | null } | null>(null);
+  // A refreshed listing of the same template keeps what the user typed; another template resets.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(() => setTexts(defaults(template)), [template.name]);
 
   const { values, errors } = validateParameters(template.parameters, texts);
