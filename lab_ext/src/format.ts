@@ -177,7 +177,9 @@ export function isWaiting(lease: LeaseRead): boolean {
 /** The lease the status bar shows: the live one that expires last, else null. */
 export function activeLease(leases: LeaseRead[]): LeaseRead | null {
   const live = leases.filter(isLive);
-  live.sort((a, b) => (Date.parse(b.expires_at ?? '') || 0) - (Date.parse(a.expires_at ?? '') || 0));
+  live.sort(
+    (a, b) => (Date.parse(b.expires_at ?? '') || 0) - (Date.parse(a.expires_at ?? '') || 0)
+  );
   return live[0] ?? null;
 }
 

@@ -64,7 +64,9 @@ export class LabModel {
   }
 
   get galleryUrl(): string {
-    return this.config?.gallery_url || (this.hubUrl ? `${this.hubUrl.replace(/\/$/, '')}/cases` : '');
+    return (
+      this.config?.gallery_url || (this.hubUrl ? `${this.hubUrl.replace(/\/$/, '')}/cases` : '')
+    );
   }
 
   /** My leases that are live or waiting, in the order the hub lists them. */
@@ -116,7 +118,12 @@ export class LabModel {
     const loadConfig = this._guard(async () => {
       this.config = await this.api.config();
     });
-    await Promise.all([loadConfig, this.refreshCompute(), this.refreshRuns(), this.loadTemplates()]);
+    await Promise.all([
+      loadConfig,
+      this.refreshCompute(),
+      this.refreshRuns(),
+      this.loadTemplates()
+    ]);
     this._follow();
     this._schedule();
   }
@@ -212,9 +219,11 @@ export class LabModel {
         void this.refreshRuns();
       }
     }, poll);
-    const beat =
-      this.settings.heartbeatIntervalSeconds || this.config?.heartbeat_s || 30;
-    this._heartbeatTimer = window.setInterval(() => void this._heartbeat(), Math.max(1, beat) * 1000);
+    const beat = this.settings.heartbeatIntervalSeconds || this.config?.heartbeat_s || 30;
+    this._heartbeatTimer = window.setInterval(
+      () => void this._heartbeat(),
+      Math.max(1, beat) * 1000
+    );
   }
 
   private async _heartbeat(): Promise<void> {

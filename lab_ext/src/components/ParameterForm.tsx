@@ -60,7 +60,8 @@ export function ParameterForm(props: {
         return (
           <div key={p.name} className="zslab-field">
             <label htmlFor={`zslab-param-${p.name}`}>
-              <code>{p.name}</code> <span className="zslab-muted">{p.type === 'None' ? trans.__('any') : p.type}</span>
+              <code>{p.name}</code>{' '}
+              <span className="zslab-muted">{p.type === 'None' ? trans.__('any') : p.type}</span>
             </label>
             {control}
             {p.help ? <div className="zslab-muted">{p.help}</div> : null}
