@@ -34,9 +34,12 @@ demo: setup
 
 test: setup lint typecheck jstest pytest nbtest
 
+# Python (ruff), then the lab extension's TypeScript: prettier, eslint, and tsc over the jest
+# specs (ts-jest only transpiles them); `cd lab_ext && jlpm lint` fixes what it can.
 lint: setup
 	$(VENV)/bin/ruff check zslab tests benchmarks
 	$(VENV)/bin/ruff format --check zslab tests benchmarks
+	cd lab_ext && { test -d node_modules || ../$(VENV)/bin/jlpm install; } && ../$(VENV)/bin/jlpm lint:check
 
 typecheck: setup
 	$(VENV)/bin/mypy
