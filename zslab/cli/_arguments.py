@@ -5,8 +5,9 @@ verbs that talk to a hub) and ``listing`` (``--json``). :func:`add_noun` and :fu
 are how a noun module registers ``zslab <noun> <verb>``. :func:`connect` turns
 ``--url``/``--token`` into a connected SDK :class:`~zslab.client.Lab`, found the way
 :func:`zslab.connect` finds it; :func:`local_settings` reads the local settings with ``--home``
-applied. Values that need more than argparse's checks (ISO times) are read here, so that a bad
-one is an :class:`~zslab.errors.InvalidInput` naming the option (exit 1), not argparse's exit 2.
+applied. Values that need more than argparse's checks (ISO times, files that must exist) are read
+here, so that a bad one is an :class:`~zslab.errors.InvalidInput` naming the option (exit 1),
+not a traceback or argparse's exit 2.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ __all__ = [
     "add_verb",
     "connect",
     "csv_list",
+    "existing_file",
     "iso_time",
     "local_settings",
     "make_parents",
@@ -124,6 +127,25 @@ def iso_time(value: str, option: str) -> datetime:
     except ValueError as exc:
         raise InvalidInput(
             f"{option}: {value!r} is not an ISO 8601 time.",
-            field=option.lstrip("-").replace("-", "_"),
+            field=_field_name(option),
             fix=f"Write it like {option} 2026-11-26T09:00:00+08:00 (or a date: 2026-11-26).",
         ) from exc
+
+
+def existing_file(value: str, option: str, *, fix: str | None = None) -> Path:
+    """``value``, given as ``option``, as the path of a file that exists."""
+    from zslab.errors import InvalidInput
+
+    path = Path(value)
+    if not path.is_file():
+        raise InvalidInput(
+            f"{path} is not a file.",
+            field=_field_name(option),
+            fix=fix or f"Point {option} at an existing file.",
+        )
+    return path
+
+
+def _field_name(option: str) -> str:
+    # "--ttl-max" names the field "ttl_max", as the hub's problem responses do.
+    return option.lstrip("-").replace("-", "_")

@@ -13,7 +13,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zslab.cli._arguments import Parents, Subcommands, add_noun, add_verb, connect
+from zslab.cli._arguments import (
+    Parents,
+    Subcommands,
+    add_noun,
+    add_verb,
+    connect,
+    existing_file,
+)
 from zslab.cli._output import print_json, print_table
 
 __all__ = [
@@ -104,8 +111,11 @@ def cmd_node_drain(args: argparse.Namespace) -> int:
 
 def cmd_inventory_load(args: argparse.Namespace) -> int:
     """Replace the hub's inventory with a YAML file's."""
+    text = existing_file(args.file, "file", fix="Point it at an inventory YAML.").read_text(
+        encoding="utf-8"
+    )
     with connect(args) as lab:
-        result = lab.load_inventory(Path(args.file).read_text(encoding="utf-8"))
+        result = lab.load_inventory(text)
     print(f"Loaded {result.name}: {result.nodes} nodes, {result.devices} accelerators.")
     return 0
 
@@ -115,9 +125,9 @@ def cmd_inventory_show(args: argparse.Namespace) -> int:
     from zslab.compute.inventory import Inventory
 
     if args.file:
-        inventory = Inventory.from_yaml(Path(args.file))
+        inventory = Inventory.from_yaml(existing_file(args.file, "--file"))
     elif args.trace_nodes:
-        inventory = Inventory.from_alibaba_trace(args.trace_nodes)
+        inventory = Inventory.from_alibaba_trace(existing_file(args.trace_nodes, "--trace-nodes"))
     elif args.nvml:
         inventory = Inventory.discover_nvml()
     else:
@@ -150,15 +160,11 @@ def cmd_sim(args: argparse.Namespace) -> int:
             field="pods",
             fix="Pass --pods (or --trace) with a task list CSV, and --nodes with a node list.",
         )
-    pods = Path(args.pods or args.trace)
-    nodes = Path(args.nodes) if args.nodes else pods.parent / "openb_node_list_gpu_node.csv"
-    for path, field in ((pods, "pods"), (nodes, "nodes")):
-        if not path.is_file():
-            raise InvalidInput(
-                f"{path} is not a file.",
-                field=field,
-                fix="Point --nodes and --pods at the trace's CSV files.",
-            )
+    fix = "Point --nodes and --pods at the trace's CSV files."
+    pods = existing_file(args.pods or args.trace, "--pods", fix=fix)
+    nodes = existing_file(
+        args.nodes or str(pods.parent / "openb_node_list_gpu_node.csv"), "--nodes", fix=fix
+    )
     if args.policy not in POLICIES:
         raise InvalidInput(
             f"Unknown policy {args.policy!r}.",

@@ -140,7 +140,14 @@ def cmd_corpus_steps(args: argparse.Namespace) -> int:
 def cmd_corpus_demo(args: argparse.Namespace) -> int:
     """Write the demo corpus (People's Daily articles) and a pipeline that curates it."""
     from zslab.corpus.demo import write_demo_corpus
+    from zslab.errors import InvalidInput
 
+    if args.articles is not None and args.articles < 1:
+        raise InvalidInput(
+            f"--articles: {args.articles} is not a number of articles.",
+            field="articles",
+            fix="Pass a positive number, or leave --articles out for all of them.",
+        )
     pipeline = write_demo_corpus(args.folder, articles=args.articles)
     print(f"wrote {Path(args.folder) / 'raw'} and {pipeline}; run: zslab corpus run {pipeline}")
     return 0
