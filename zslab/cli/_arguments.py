@@ -115,6 +115,9 @@ def csv_list(value: str) -> list[str]:
 def iso_time(value: str, option: str) -> datetime:
     """``value``, given as ``option`` (e.g. ``--since``), read as an ISO 8601 time.
 
+    A time without a zone (``2026-11-26`` or ``2026-11-26T09:00``) is read in this machine's
+    zone, as people mean it when they type it; the hub stores and compares times in UTC.
+
     >>> iso_time("2026-11-26T09:00:00+08:00", "--since").hour
     9
     """
@@ -123,13 +126,14 @@ def iso_time(value: str, option: str) -> datetime:
     from zslab.errors import InvalidInput
 
     try:
-        return datetime.fromisoformat(value)
+        parsed = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidInput(
             f"{option}: {value!r} is not an ISO 8601 time.",
             field=_field_name(option),
             fix=f"Write it like {option} 2026-11-26T09:00:00+08:00 (or a date: 2026-11-26).",
         ) from exc
+    return parsed if parsed.tzinfo else parsed.astimezone()
 
 
 def existing_file(value: str, option: str, *, fix: str | None = None) -> Path:
