@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 import zslab
-from tests.cli.conftest import zslab_cli
-from tests.conftest import free_port, wait_for
+from tests.cli.conftest import RunCli, assert_one_error, hub_options, zslab_cli
+from tests.conftest import HubHandle, free_port, wait_for
 from zslab.config import RuntimeInfo, Settings
 
 
@@ -174,6 +174,7 @@ def test_hub_refuses_a_malformed_database_url() -> None:
     assert result.returncode == 1
     assert "not a SQLAlchemy URL" in result.stderr
     assert "Traceback" not in result.stderr
+    assert_one_error(result, "database URL 'not a url'", "fix: Use e.g. sqlite:")
 
 
 def test_hub_on_a_busy_port_says_so() -> None:
@@ -185,3 +186,22 @@ def test_hub_on_a_busy_port_says_so() -> None:
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_version_prints_the_package_version(run_cli: RunCli) -> None:
+    assert run_cli("version").out == f"zslab {zslab.__version__}\n"
+
+
+def test_health_and_me_answer_from_the_hub(sqlite_hub: HubHandle, run_cli: RunCli) -> None:
+    health = run_cli("health", *hub_options(sqlite_hub))
+    me = run_cli("me", "--json", *hub_options(sqlite_hub))
+
+    assert health.code == 0 and health.out.startswith(f"ok: zslab {zslab.__version__}, up ")
+    assert json.loads(me.out)["user"]["name"] == "admin"
+
+
+def test_a_client_command_without_a_hub_is_one_error_and_starts_none(run_cli: RunCli) -> None:
+    outcome = run_cli("health")
+
+    assert_one_error(outcome, "none is running", "fix: Run `zslab up`")
+    assert _runtime() is None
