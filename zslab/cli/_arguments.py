@@ -102,9 +102,9 @@ def connect(args: argparse.Namespace) -> Lab:
     Never starts an embedded hub: a command line that silently starts a server surprises; the
     error says to run ``zslab up``.
     """
-    from zslab.client import connect
+    from zslab.client import connect as connect_sdk
 
-    return connect(args.url, args.token, start=False, home=getattr(args, "home", None))
+    return connect_sdk(args.url, args.token, start=False, home=getattr(args, "home", None))
 
 
 def csv_list(value: str) -> list[str]:
