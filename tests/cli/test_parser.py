@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import io
 import json
 import re
 import subprocess
@@ -16,8 +17,9 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import zslab_cli
-from zslab.cli import NOUN_MODULES, build_parser
+from zslab.cli import NOUN_MODULES, build_parser, main, runtime
 from zslab.cli._arguments import make_parents
+from zslab.errors import ZslabError
 
 # The order `zslab --help` has always listed them in; scripts and the README follow it.
 NOUNS_IN_ORDER = [
@@ -183,7 +185,28 @@ def test_python_dash_m_zslab_cli_is_the_command() -> None:
 
 
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    from zslab.cli import main
-
     assert main([]) == 2
     assert "<noun>" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"),
+    [
+        (ZslabError("It broke.", fix="Mend it."), 1),
+        (KeyboardInterrupt(), 130),
+        (BrokenPipeError(), 0),
+    ],
+)
+def test_main_turns_what_a_command_raises_into_an_exit_status(
+    monkeypatch: pytest.MonkeyPatch, raised: BaseException, code: int
+) -> None:
+    def fail(args: argparse.Namespace) -> int:
+        raise raised
+
+    monkeypatch.setattr(runtime, "cmd_version", fail)
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)  # main closes stderr after a broken pipe
+
+    assert main(["version"]) == code
+    if code == 1:
+        assert err.getvalue() == "zslab: error: It broke.\n  fix: Mend it.\n"

@@ -7,7 +7,8 @@ the chosen handler, reporting a :class:`~zslab.errors.ZslabError` as ``zslab: er
 
     runtime       up, down, status, hub, health, me, version
     accounts      token, user, org, project
-    leases        pools, slices (parse, request, ls, show, release, renew, estimate)
+    leases        pools, slices (parse, request, ls, show, release, renew, estimate);
+                  slice parse, the old spelling of slices parse, hidden from the help
     usage         usage
     reservations  reservations
     quota         quota
