@@ -85,7 +85,11 @@ class _Input(BaseModel):
 
 
 class _Output(BaseModel):
-    model_config = ConfigDict(extra="ignore", from_attributes=True)
+    # The hub always sends every field of what it returns, defaults included: the OpenAPI
+    # document says so (`required`), and clients generated from it need not guess.
+    model_config = ConfigDict(
+        extra="ignore", from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
 
 T = TypeVar("T")

@@ -21,15 +21,21 @@ import type {
   LabConfig,
   LeaseCreate,
   LeaseEvent,
+  LeasePage,
+  LeaseQuery,
   LeaseRead,
-  Page,
   PoolRead,
   Priority,
   Problem,
+  RunPage,
+  RunQuery,
   RunRead,
-  TemplateInfo,
   TemplateNotebookCreate,
+  TemplateNotebookCreated,
+  TemplateRead,
   TemplateRunCreate,
+  TemplateRunStarted,
+  UsageGrouping,
   UsageRow
 } from './types';
 
@@ -104,15 +110,15 @@ export class ZslabApi {
     return this.request('GET', this.url('config'));
   }
 
-  templates(): Promise<TemplateInfo[]> {
+  templates(): Promise<TemplateRead[]> {
     return this.request('GET', this.url('templates'));
   }
 
-  runTemplate(name: string, body: TemplateRunCreate): Promise<{ run_id: string }> {
+  runTemplate(name: string, body: TemplateRunCreate): Promise<TemplateRunStarted> {
     return this.request('POST', this.url('templates', encodeURIComponent(name), 'run'), body);
   }
 
-  templateNotebook(name: string, body: TemplateNotebookCreate): Promise<{ path: string }> {
+  templateNotebook(name: string, body: TemplateNotebookCreate): Promise<TemplateNotebookCreated> {
     return this.request('POST', this.url('templates', encodeURIComponent(name), 'notebook'), body);
   }
 
@@ -123,7 +129,7 @@ export class ZslabApi {
   }
 
   /** My leases, newest first. */
-  leases(query: { state?: string; limit?: number } = {}): Promise<Page<LeaseRead>> {
+  leases(query: LeaseQuery = {}): Promise<LeasePage> {
     return this.hub('GET', 'leases' + queryString({ mine: true, limit: 50, ...query }));
   }
 
@@ -148,7 +154,7 @@ export class ZslabApi {
     return this.hub('GET', 'estimate' + queryString({ spec, hours, priority }));
   }
 
-  usage(groupBy: 'project' | 'user' | 'org' | 'model' | 'pool' = 'project'): Promise<UsageRow[]> {
+  usage(groupBy: UsageGrouping = 'project'): Promise<UsageRow[]> {
     return this.hub('GET', 'usage' + queryString({ group_by: groupBy }));
   }
 
@@ -192,7 +198,7 @@ export class ZslabApi {
 
   // --- the hub: runs -------------------------------------------------------------------
 
-  runs(query: { template?: string; status?: string; limit?: number } = {}): Promise<Page<RunRead>> {
+  runs(query: RunQuery = {}): Promise<RunPage> {
     return this.hub('GET', 'runs' + queryString({ limit: 50, ...query }));
   }
 

@@ -6,9 +6,10 @@ import type {
   Estimate,
   LeaseRead,
   LeaseState,
+  Metering,
   PoolRead,
   RunRead,
-  TemplateParameter
+  TemplateParameterRead
 } from './types';
 
 // --- time ------------------------------------------------------------------------------
@@ -59,7 +60,7 @@ export function formatCost(amount: number | null | undefined, currency = 'CNY'):
 
 /** The cost of a lease so far: its net cost when metered (after subsidy), else null. */
 export function leaseCost(lease: LeaseRead): { amount: number; currency: string } | null {
-  const m = lease.metering;
+  const m = lease.metering as Metering | null;
   if (!m) {
     return null;
   }
@@ -176,7 +177,9 @@ export function isWaiting(lease: LeaseRead): boolean {
 /** The lease the status bar shows: the live one that expires last, else null. */
 export function activeLease(leases: LeaseRead[]): LeaseRead | null {
   const live = leases.filter(isLive);
-  live.sort((a, b) => (Date.parse(b.expires_at ?? '') || 0) - (Date.parse(a.expires_at ?? '') || 0));
+  live.sort(
+    (a, b) => (Date.parse(b.expires_at ?? '') || 0) - (Date.parse(a.expires_at ?? '') || 0)
+  );
   return live[0] ?? null;
 }
 
@@ -228,7 +231,7 @@ const TRUE = new Set(['true', '1', 'yes', 'on', 'y', 't']);
 const FALSE = new Set(['false', '0', 'no', 'off', 'n', 'f']);
 
 /** A parameter's default as the text its form field starts with. */
-export function parameterText(parameter: TemplateParameter): string {
+export function parameterText(parameter: TemplateParameterRead): string {
   const value = parameter.default;
   if (typeof value === 'string') {
     return value;
@@ -252,7 +255,7 @@ export type Coerced = { ok: true; value: unknown } | { ok: false; message: strin
  * what the CLI passes: `"3"` → 3 for an int, `"yes"` → true for a bool, JSON for lists and
  * dicts; type "None" takes JSON or else the text itself.
  */
-export function coerceParameter(parameter: TemplateParameter, text: string): Coerced {
+export function coerceParameter(parameter: TemplateParameterRead, text: string): Coerced {
   const raw = text.trim();
   switch (parameter.type) {
     case 'int': {
@@ -314,7 +317,7 @@ export function coerceParameter(parameter: TemplateParameter, text: string): Coe
  * errors of those that do not fit. Unknown names are errors, as in `validate_parameters`.
  */
 export function validateParameters(
-  parameters: TemplateParameter[],
+  parameters: TemplateParameterRead[],
   texts: Record<string, string>
 ): { values: Record<string, unknown>; errors: ParameterError[] } {
   const known = new Map(parameters.map(p => [p.name, p]));

@@ -76,9 +76,9 @@ const core: JupyterFrontEndPlugin<IZslabLab> = {
       async openRunNotebook(runId: string) {
         const content = JSON.parse(await model.api.artifactText(runId, 'executed.ipynb'));
         const contents = app.serviceManager.contents;
-        await contents.get(RUNS_FOLDER, { content: false }).catch(() =>
-          contents.save(RUNS_FOLDER, { type: 'directory' })
-        );
+        await contents
+          .get(RUNS_FOLDER, { content: false })
+          .catch(() => contents.save(RUNS_FOLDER, { type: 'directory' }));
         const path = PathExt.join(RUNS_FOLDER, `${runId}.ipynb`);
         await contents.save(path, { type: 'notebook', format: 'json', content });
         openPath(path);
@@ -212,8 +212,10 @@ const statusBar: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [IZslabLab, IStatusBar],
   activate: (app: JupyterFrontEnd, lab: IZslabLab, statusBar: IStatusBar) => {
-    const item = new StatusWidget(lab.model, lab.trans, () =>
-      void app.commands.execute(CommandIDs.openCompute)
+    const item = new StatusWidget(
+      lab.model,
+      lab.trans,
+      () => void app.commands.execute(CommandIDs.openCompute)
     );
     statusBar.registerStatusItem(`${PACKAGE}:status-bar`, {
       item,

@@ -7,7 +7,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { ApiError, ZslabApi } from './api';
 import { isLive, isWaiting } from './format';
-import type { LabConfig, LeaseRead, PoolRead, RunRead, TemplateInfo } from './types';
+import type { LabConfig, LeaseRead, PoolRead, RunRead, TemplateRead } from './types';
 
 export type Section = 'compute' | 'runs' | 'templates' | 'cases';
 
@@ -20,7 +20,7 @@ export interface SectionRequest {
 export interface LabSettings {
   /** Overrides the hub URL the server extension reports (for links only). */
   hubUrl: string;
-  /** Heartbeat interval for my live leases; 0: the server's `heartbeat_interval_s`. */
+  /** Heartbeat interval for my live leases; 0: the server's `heartbeat_s`. */
   heartbeatIntervalSeconds: number;
   /** Refresh interval when the event stream is unavailable, and for running runs. */
   pollSeconds: number;
@@ -39,7 +39,7 @@ export class LabModel {
   pools: PoolRead[] = [];
   leases: LeaseRead[] = [];
   runs: RunRead[] = [];
-  templates: TemplateInfo[] = [];
+  templates: TemplateRead[] = [];
   /** The last error of a background refresh, shown in the panels; null when all is well. */
   error: string | null = null;
   /** True while the event stream is connected (else the model polls). */
@@ -64,7 +64,9 @@ export class LabModel {
   }
 
   get galleryUrl(): string {
-    return this.config?.gallery_url || (this.hubUrl ? `${this.hubUrl.replace(/\/$/, '')}/cases` : '');
+    return (
+      this.config?.gallery_url || (this.hubUrl ? `${this.hubUrl.replace(/\/$/, '')}/cases` : '')
+    );
   }
 
   /** My leases that are live or waiting, in the order the hub lists them. */
@@ -116,7 +118,12 @@ export class LabModel {
     const loadConfig = this._guard(async () => {
       this.config = await this.api.config();
     });
-    await Promise.all([loadConfig, this.refreshCompute(), this.refreshRuns(), this.loadTemplates()]);
+    await Promise.all([
+      loadConfig,
+      this.refreshCompute(),
+      this.refreshRuns(),
+      this.loadTemplates()
+    ]);
     this._follow();
     this._schedule();
   }
@@ -212,9 +219,11 @@ export class LabModel {
         void this.refreshRuns();
       }
     }, poll);
-    const beat =
-      this.settings.heartbeatIntervalSeconds || this.config?.heartbeat_interval_s || 30;
-    this._heartbeatTimer = window.setInterval(() => void this._heartbeat(), Math.max(1, beat) * 1000);
+    const beat = this.settings.heartbeatIntervalSeconds || this.config?.heartbeat_s || 30;
+    this._heartbeatTimer = window.setInterval(
+      () => void this._heartbeat(),
+      Math.max(1, beat) * 1000
+    );
   }
 
   private async _heartbeat(): Promise<void> {

@@ -52,7 +52,11 @@ export class StatusWidget extends ReactWidget {
 }
 
 /** A case's gallery page in the main area; the gallery is script-free HTML, so no scripts run. */
-export function casePanel(url: string, slug: string, trans: TranslationBundle): MainAreaWidget<IFrame> {
+export function casePanel(
+  url: string,
+  slug: string,
+  trans: TranslationBundle
+): MainAreaWidget<IFrame> {
   // Same-origin (served by this server) and script-free (CSP + no allow-scripts): links inside
   // work with the lab's cookie; nothing in the page can run.
   const frame = new IFrame({

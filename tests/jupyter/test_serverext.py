@@ -14,6 +14,7 @@ import pytest
 
 from tests.conftest import ECHO_TEMPLATE, HubHandle, start_hub, write_inventory
 from zslab.config import Settings
+from zslab.jupyter.models import LabConfig, LabUser
 
 Fetch = Callable[..., Any]
 
@@ -73,6 +74,15 @@ async def test_config_shows_the_hub_and_its_user_but_not_the_token(
     assert config["started_hub"] is False
     assert config["heartbeat_s"] > 0
     assert hub.admin_token not in response.body.decode()
+
+
+async def test_config_sends_exactly_the_fields_of_its_model(jp_fetch: Fetch) -> None:
+    """One heartbeat field (the hub's ``heartbeat_s``), nothing the lab's types do not know."""
+    response = await jp_fetch("zslab", "config")
+    config = json.loads(response.body)
+    assert set(config) == set(LabConfig.model_fields)
+    assert set(config["user"]) == set(LabUser.model_fields)
+    assert LabConfig.model_validate(config).heartbeat_s == config["heartbeat_s"]
 
 
 @pytest.mark.parametrize("zslab_config", [{"start_embedded": False}])
@@ -350,6 +360,19 @@ async def test_open_as_notebook_refuses_paths_outside_the_root(
     )
 
     assert code == 422 and problem["field"] == "path"
+
+
+@pytest.mark.parametrize("action", ["run", "notebook"])
+async def test_a_body_of_the_wrong_shape_is_a_422_naming_the_field(
+    jp_fetch: Fetch, echo_template: str, action: str
+) -> None:
+    body = json.dumps({"parameters": ["factor", 5]})
+
+    code, problem = await _json(
+        jp_fetch, "zslab", "templates", "echo", action, method="POST", body=body
+    )
+
+    assert (code, problem["field"]) == (422, "parameters")
 
 
 # --- /zslab/gallery --------------------------------------------------------------------------

@@ -5,10 +5,16 @@ Jupyter's own login and XSRF checks; the extension forwards them to the hub with
 user's hub token, which never reaches the browser (nor does the browser's Jupyter token reach
 the hub)::
 
-    GET  /zslab/config          {"hub_url", "gallery_url", "user", "scopes", "source",
-                                 "started_hub", "heartbeat_s"}, or a 503 problem with a fix
+    GET  /zslab/config          LabConfig, or a 503 problem with a fix
+    GET  /zslab/templates       [TemplateRead]
+    POST /zslab/templates/{name}/run       TemplateRunCreate -> TemplateRunStarted
+    POST /zslab/templates/{name}/notebook  TemplateNotebookCreate -> TemplateNotebookCreated
+    GET  /zslab/gallery/cases/… the hub's gallery pages, framed by the lab
     ANY  /zslab/api/<path>      -> {hub}/api/v1/<path>: status, content type and body unchanged;
                                  text/event-stream responses are relayed chunk by chunk
+
+The bodies are the pydantic models of :mod:`zslab.jupyter.models`, from which the lab
+extension's TypeScript types are generated (``make types``).
 
 Where the hub is comes from the SDK's own discovery (:func:`zslab.client.connect`):
 ``c.Zslab.hub_url`` / ``c.Zslab.hub_token``, then ``ZSLAB_URL`` / ``ZSLAB_TOKEN``, then the
@@ -24,13 +30,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
+from pydantic import BaseModel, ValidationError
 from tornado import web
 from tornado.ioloop import IOLoop
 from tornado.iostream import StreamClosedError
@@ -39,10 +47,22 @@ from traitlets.config import Configurable
 
 from zslab._version import __version__
 from zslab.errors import Conflict, HubUnavailable, InvalidInput, ZslabError
+from zslab.jupyter.models import (
+    LabConfig,
+    LabUser,
+    TemplateNotebookCreate,
+    TemplateNotebookCreated,
+    TemplateRead,
+    TemplateRunCreate,
+    TemplateRunStarted,
+)
+from zslab.schemas import Me
 
 __all__ = ["HubGateway", "HubLink", "Zslab"]
 
 _API = "/api/v1/"
+
+Body = TypeVar("Body", bound=BaseModel)
 
 # Request headers the hub may use; everything else (cookies, the Jupyter Authorization, XSRF
 # tokens) stays on this side.
@@ -232,6 +252,26 @@ class _GatewayHandler(APIHandler):
             json.dumps(doc, ensure_ascii=False), set_content_type="application/problem+json"
         )
 
+    def read_body(self, model: type[Body]) -> Body | None:
+        """The JSON body as ``model``; None, with a 422 problem naming the field, when it is
+        not one."""
+        try:
+            return model.model_validate(self.get_json_body() or {})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"]) or None
+            self.write_problem(InvalidInput(f"{field}: {error['msg']}", field=field), status=422)
+            return None
+
+    def finish_model(self, answer: BaseModel | Sequence[BaseModel], status: int = 200) -> None:
+        """Send ``answer`` (a model, or a list of them) as JSON with ``status``."""
+        self.set_status(status)
+        if isinstance(answer, BaseModel):
+            self.finish(answer.model_dump_json())
+        else:
+            items = [item.model_dump(mode="json") for item in answer]
+            self.finish(json.dumps(items, ensure_ascii=False))
+
 
 class ConfigHandler(_GatewayHandler):
     """``GET /zslab/config``: where the hub is and who this server acts as there."""
@@ -252,23 +292,17 @@ class ConfigHandler(_GatewayHandler):
             self.set_status(response.status_code)
             self.finish(response.content, set_content_type=response.headers["content-type"])
             return
-        me = response.json()
-        self.finish(
-            {
-                "hub_url": link.url,
-                "gallery_url": f"{link.url}/cases",
-                "user": {
-                    "name": me["user"]["name"],
-                    "display_name": me["user"]["display_name"],
-                    "role": me["user"]["role"],
-                },
-                "scopes": me["token"]["scopes"],
-                "source": link.source,
-                "started_hub": link.started,
-                "heartbeat_s": link.heartbeat_s,
-                "heartbeat_interval_s": link.heartbeat_s,
-            }
+        me = Me.model_validate_json(response.content)
+        config = LabConfig(
+            hub_url=link.url,
+            gallery_url=f"{link.url}/cases",
+            user=LabUser(name=me.user.name, display_name=me.user.display_name, role=me.user.role),
+            scopes=list(me.token.scopes),
+            source=link.source,
+            started_hub=link.started,
+            heartbeat_s=link.heartbeat_s,
         )
+        self.finish_model(config)
 
 
 class GalleryHandler(_GatewayHandler):
@@ -311,7 +345,7 @@ class TemplatesHandler(_GatewayHandler):
         from zslab.templates import list_templates
 
         templates = await asyncio.to_thread(list_templates)
-        self.finish(json.dumps([t.to_json() for t in templates], ensure_ascii=False))
+        self.finish_model([TemplateRead.model_validate(t.to_json()) for t in templates])
 
 
 class TemplateRunHandler(_GatewayHandler):
@@ -324,12 +358,13 @@ class TemplateRunHandler(_GatewayHandler):
     async def post(self, name: str) -> None:
         from zslab.templates import get_template, validate_parameters
 
-        body = self.get_json_body() or {}
-        parameters = body.get("parameters") or {}
-        lease_id = body.get("lease_id") or None
+        body = self.read_body(TemplateRunCreate)
+        if body is None:
+            return
+        lease_id = body.lease_id or None
         try:
             info = get_template(name)
-            params = validate_parameters(info, parameters)
+            params = validate_parameters(info, body.parameters or {})
             link = await self.gateway.link()
         except ValueError as exc:
             self.write_problem(InvalidInput(str(exc), field="parameters"), status=422)
@@ -392,8 +427,10 @@ class TemplateRunHandler(_GatewayHandler):
                 InvalidInput(f"The run could not start: {exc}", field="lease_id"), status=422
             )
             return
-        self.set_status(202)
-        self.finish({"run_id": run_id, "template": info.name, "parameters": params})
+        assert run_id is not None  # `report` is called with the hub's run id
+        self.finish_model(
+            TemplateRunStarted(run_id=run_id, template=info.name, parameters=params), status=202
+        )
 
 
 class TemplateNotebookHandler(_GatewayHandler):
@@ -408,8 +445,10 @@ class TemplateNotebookHandler(_GatewayHandler):
 
         from zslab.templates import get_template, validate_parameters
 
-        body = self.get_json_body() or {}
-        path = str(body.get("path") or f"{name}.ipynb").strip()
+        body = self.read_body(TemplateNotebookCreate)
+        if body is None:
+            return
+        path = (body.path or f"{name}.ipynb").strip()
         parts = path.split("/")
         if not path.endswith(".ipynb") or ".." in parts or "" in parts:  # "" : /abs or a//b
             self.write_problem(
@@ -423,7 +462,7 @@ class TemplateNotebookHandler(_GatewayHandler):
             return
         try:
             info = get_template(name)
-            params = validate_parameters(info, body.get("parameters") or {})
+            params = validate_parameters(info, body.parameters or {})
         except ValueError as exc:
             self.write_problem(InvalidInput(str(exc), field="parameters"), status=422)
             return
@@ -436,8 +475,9 @@ class TemplateNotebookHandler(_GatewayHandler):
             return
         content = await asyncio.to_thread(_parameterized, info.path, params)
         await ensure_async(manager.save({"type": "notebook", "content": content}, path))
-        self.set_status(201)
-        self.finish({"path": path, "template": info.name, "parameters": params})
+        self.finish_model(
+            TemplateNotebookCreated(path=path, template=info.name, parameters=params), status=201
+        )
 
 
 def _parameterized(source: Any, params: dict[str, Any]) -> Any:

@@ -39,7 +39,9 @@ describe('ZslabApi', () => {
   it('asks for my leases', async () => {
     makeRequest.mockResolvedValue(json(200, { items: [], next_cursor: null }));
     await new ZslabApi(settings).leases();
-    expect(makeRequest.mock.calls[0][0]).toBe('http://lab.test/user/alice/zslab/api/leases?mine=true&limit=50');
+    expect(makeRequest.mock.calls[0][0]).toBe(
+      'http://lab.test/user/alice/zslab/api/leases?mine=true&limit=50'
+    );
   });
 
   it('builds the estimate query from spec, hours and priority', async () => {
@@ -57,7 +59,10 @@ describe('ZslabApi', () => {
     expect(url).toBe('http://lab.test/user/alice/zslab/api/leases');
     expect(init.method).toBe('POST');
     expect(JSON.parse(init.body)).toEqual({ spec: 'gpu:0.5', hours: 1 });
-    expect(init.headers).toEqual({ 'Idempotency-Key': 'key-1', 'Content-Type': 'application/json' });
+    expect(init.headers).toEqual({
+      'Idempotency-Key': 'key-1',
+      'Content-Type': 'application/json'
+    });
     expect(lease.id).toBe('lse_1');
   });
 
@@ -66,15 +71,24 @@ describe('ZslabApi', () => {
     const api = new ZslabApi(settings);
     await api.renewLease('lse 1', 2);
     await api.releaseLease('lse_1');
-    expect(makeRequest.mock.calls[0][0]).toBe('http://lab.test/user/alice/zslab/api/leases/lse%201/renew');
+    expect(makeRequest.mock.calls[0][0]).toBe(
+      'http://lab.test/user/alice/zslab/api/leases/lse%201/renew'
+    );
     expect(JSON.parse(makeRequest.mock.calls[0][1].body)).toEqual({ hours: 2 });
-    expect(makeRequest.mock.calls[1][0]).toBe('http://lab.test/user/alice/zslab/api/leases/lse_1/release');
+    expect(makeRequest.mock.calls[1][0]).toBe(
+      'http://lab.test/user/alice/zslab/api/leases/lse_1/release'
+    );
   });
 
   it('calls the server extension for templates', async () => {
     makeRequest.mockResolvedValue(json(200, { run_id: 'run_9' }));
-    const result = await new ZslabApi(settings).runTemplate('finetune', { parameters: { max_steps: 5 }, lease_id: 'lse_1' });
-    expect(makeRequest.mock.calls[0][0]).toBe('http://lab.test/user/alice/zslab/templates/finetune/run');
+    const result = await new ZslabApi(settings).runTemplate('finetune', {
+      parameters: { max_steps: 5 },
+      lease_id: 'lse_1'
+    });
+    expect(makeRequest.mock.calls[0][0]).toBe(
+      'http://lab.test/user/alice/zslab/templates/finetune/run'
+    );
     expect(result.run_id).toBe('run_9');
   });
 
@@ -82,11 +96,19 @@ describe('ZslabApi', () => {
     makeRequest.mockResolvedValue(
       json(
         422,
-        { title: 'Invalid input', status: 422, detail: '9 hours is longer than allowed.', field: 'hours', fix: 'Ask for at most 8 hours.' },
+        {
+          title: 'Invalid input',
+          status: 422,
+          detail: '9 hours is longer than allowed.',
+          field: 'hours',
+          fix: 'Ask for at most 8 hours.'
+        },
         'application/problem+json'
       )
     );
-    const error: ApiError = await new ZslabApi(settings).requestLease({ spec: 'gpu:1', hours: 9 }).catch(e => e);
+    const error: ApiError = await new ZslabApi(settings)
+      .requestLease({ spec: 'gpu:1', hours: 9 })
+      .catch(e => e);
     expect(error).toBeInstanceOf(ApiError);
     expect([error.status, error.message, error.field, error.fix]).toEqual([
       422,
@@ -98,14 +120,24 @@ describe('ZslabApi', () => {
 
   it('lists validation errors in the message a view shows', async () => {
     makeRequest.mockResolvedValue(
-      json(422, { detail: 'Invalid request.', errors: [{ field: 'runs', detail: 'at least 1 item' }] })
+      json(422, {
+        detail: 'Invalid request.',
+        errors: [{ field: 'runs', detail: 'at least 1 item' }]
+      })
     );
-    const error = await new ZslabApi(settings).publishCase({ runs: [], title: 't', sector: 'finance' }).catch(e => e);
-    expect(describeError(error)).toEqual({ message: 'Invalid request. — runs: at least 1 item', fix: null });
+    const error = await new ZslabApi(settings)
+      .publishCase({ runs: [], title: 't', sector: 'finance' })
+      .catch(e => e);
+    expect(describeError(error)).toEqual({
+      message: 'Invalid request. — runs: at least 1 item',
+      fix: null
+    });
   });
 
   it('falls back to the status text when the body is not JSON', async () => {
-    makeRequest.mockResolvedValue(new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' }));
+    makeRequest.mockResolvedValue(
+      new Response('<html>bad gateway</html>', { status: 502, statusText: 'Bad Gateway' })
+    );
     const error: ApiError = await new ZslabApi(settings).pools().catch(e => e);
     expect([error.status, error.message]).toEqual([502, 'Bad Gateway']);
   });
@@ -118,8 +150,11 @@ describe('ZslabApi', () => {
   });
 
   it('delivers lease events from the stream', async () => {
-    const body = ': zslab lease events\n\nid: 3\nevent: granted\ndata: {"id": 3, "lease_id": "lse_1", "type": "granted"}\n\n';
-    makeRequest.mockResolvedValue(new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } }));
+    const body =
+      ': zslab lease events\n\nid: 3\nevent: granted\ndata: {"id": 3, "lease_id": "lse_1", "type": "granted"}\n\n';
+    makeRequest.mockResolvedValue(
+      new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } })
+    );
     const events: unknown[] = [];
     await new ZslabApi(settings).followEvents(e => events.push(e), { lastEventId: '2' });
     expect(makeRequest.mock.calls[0][0]).toBe('http://lab.test/user/alice/zslab/api/events');

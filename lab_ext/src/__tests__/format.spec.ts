@@ -12,7 +12,7 @@ import {
   specLabel,
   validateParameters
 } from '../format';
-import type { Estimate, LeaseRead, PoolRead, RunRead, TemplateParameter } from '../types';
+import type { Estimate, LeaseRead, PoolRead, RunRead, TemplateParameterRead } from '../types';
 
 const NOW = Date.parse('2026-11-02T10:00:00Z');
 
@@ -62,7 +62,14 @@ describe('buildSpec', () => {
   });
   it('adds constraints and drops spaces inside values', () => {
     expect(
-      buildSpec({ model: 'a100-80gb', size: '1g.10gb', count: 4, site: 'pudong, lingang', ram: '32GiB', domestic: true })
+      buildSpec({
+        model: 'a100-80gb',
+        size: '1g.10gb',
+        count: 4,
+        site: 'pudong, lingang',
+        ram: '32GiB',
+        domestic: true
+      })
     ).toBe('a100-80gb:1g.10gb x4 site=pudong,lingang ram=32GiB domestic');
   });
 });
@@ -75,8 +82,18 @@ describe('specLabel', () => {
 
 function pool(over: Partial<PoolRead>): PoolRead {
   return {
-    site: 'pudong', pool: 'train', model: 'h100', domestic: false, nodes: 1, drained_nodes: 0,
-    devices: 8, free_devices: 0, free_units: 0, free_cpu_cores: 0, profiles: null, shares: null,
+    site: 'pudong',
+    pool: 'train',
+    model: 'h100',
+    domestic: false,
+    nodes: 1,
+    drained_nodes: 0,
+    devices: 8,
+    free_devices: 0,
+    free_units: 0,
+    free_cpu_cores: 0,
+    profiles: null,
+    shares: null,
     ...over
   };
 }
@@ -93,7 +110,10 @@ describe('availability', () => {
   });
   it('lists shares and whole devices of non-MIG models', () => {
     const rows = availability([pool({ model: 't4', free_devices: 2, shares: { '0.5': 4 } })]);
-    expect(rows.map(r => [r.size, r.free])).toEqual([['0.5', 4], ['1', 2]]);
+    expect(rows.map(r => [r.size, r.free])).toEqual([
+      ['0.5', 4],
+      ['1', 2]
+    ]);
   });
   it('skips CPU-only pools', () => {
     expect(availability([pool({ model: null, free_devices: 0 })])).toEqual([]);
@@ -102,11 +122,30 @@ describe('availability', () => {
 
 function lease(over: Partial<LeaseRead>): LeaseRead {
   return {
-    id: 'lse_1', user_id: 'u', project_id: 'p', spec: 'h100:1g.10gb', priority: 'interactive',
-    state: 'active', hours: 1, created_at: '2026-11-02T09:00:00Z', granted_at: null,
-    expires_at: null, ended_at: null, placement: null, units: 1, borrowed: false,
-    reservation_id: null, lent_from: null, reason: '', queue: null, preempt_at: null,
-    not_before: null, heartbeat_s: 30, metering: null, worker: null, ...over
+    id: 'lse_1',
+    user_id: 'u',
+    project_id: 'p',
+    spec: 'h100:1g.10gb',
+    priority: 'interactive',
+    state: 'active',
+    hours: 1,
+    created_at: '2026-11-02T09:00:00Z',
+    granted_at: null,
+    expires_at: null,
+    ended_at: null,
+    placement: null,
+    units: 1,
+    borrowed: false,
+    reservation_id: null,
+    lent_from: null,
+    reason: '',
+    queue: null,
+    preempt_at: null,
+    not_before: null,
+    heartbeat_s: 30,
+    metering: null,
+    worker: null,
+    ...over
   };
 }
 
@@ -126,19 +165,35 @@ describe('activeLease', () => {
 
 function estimate(over: Partial<Estimate>): Estimate {
   return {
-    spec: 'h100:1g.10gb', hours: 1, grantable_now: true, queue_ahead: 0, energy_kwh: 1,
-    cost: 1, subsidy: 0, net_cost: 1, currency: 'CNY', tariff: 'example', tariff_is_example: true,
-    cheapest_start: null, cheapest_saving: null, ...over
+    spec: 'h100:1g.10gb',
+    hours: 1,
+    grantable_now: true,
+    queue_ahead: 0,
+    energy_kwh: 1,
+    cost: 1,
+    subsidy: 0,
+    net_cost: 1,
+    currency: 'CNY',
+    tariff: 'example',
+    tariff_is_example: true,
+    cheapest_start: null,
+    cheapest_saving: null,
+    ...over
   };
 }
 
 describe('cheaperWindow', () => {
   it('hints when a cheaper window starts within the horizon', () => {
-    const hint = cheaperWindow(estimate({ cheapest_start: '2026-11-02T12:00:00Z', cheapest_saving: 0.4 }), NOW);
+    const hint = cheaperWindow(
+      estimate({ cheapest_start: '2026-11-02T12:00:00Z', cheapest_saving: 0.4 }),
+      NOW
+    );
     expect(hint).toEqual({ inSeconds: 7200, saving: 0.4 });
   });
   it('stays quiet when the window is far off', () => {
-    expect(cheaperWindow(estimate({ cheapest_start: '2026-11-03T08:00:00Z', cheapest_saving: 0.4 }), NOW)).toBeNull();
+    expect(
+      cheaperWindow(estimate({ cheapest_start: '2026-11-03T08:00:00Z', cheapest_saving: 0.4 }), NOW)
+    ).toBeNull();
   });
   it('stays quiet without a saving', () => {
     expect(cheaperWindow(estimate({}), NOW)).toBeNull();
@@ -147,10 +202,23 @@ describe('cheaperWindow', () => {
 
 function run(over: Partial<RunRead>): RunRead {
   return {
-    id: 'run_1', project_id: 'p', user_id: 'u', template: 'finetune', template_sha256: null,
-    parameters: {}, lease_id: null, status: 'running', created_at: '2026-11-02T09:00:00Z',
-    started_at: null, ended_at: null, metrics: {}, provenance: {}, error: null,
-    notebook_sha256: null, ...over
+    id: 'run_1',
+    project_id: 'p',
+    user_id: 'u',
+    template: 'finetune',
+    template_sha256: null,
+    parameters: {},
+    lease_id: null,
+    status: 'running',
+    created_at: '2026-11-02T09:00:00Z',
+    started_at: null,
+    ended_at: null,
+    metrics: {},
+    provenance: {},
+    error: null,
+    notebook_sha256: null,
+    artifacts: null,
+    ...over
   };
 }
 
@@ -159,7 +227,9 @@ describe('runProgress', () => {
     expect(runProgress(run({ metrics: { step: 25 }, parameters: { max_steps: 100 } }))).toBe(0.25);
   });
   it('prefers a recorded progress', () => {
-    expect(runProgress(run({ metrics: { progress: 0.6, step: 1 }, parameters: { max_steps: 100 } }))).toBe(0.6);
+    expect(
+      runProgress(run({ metrics: { progress: 0.6, step: 1 }, parameters: { max_steps: 100 } }))
+    ).toBe(0.6);
   });
   it('is unknown for a running run that reports nothing', () => {
     expect(runProgress(run({}))).toBeNull();
@@ -169,7 +239,11 @@ describe('runProgress', () => {
   });
 });
 
-const param = (type: TemplateParameter['type'], value: unknown, name = 'p'): TemplateParameter => ({
+const param = (
+  type: TemplateParameterRead['type'],
+  value: unknown,
+  name = 'p'
+): TemplateParameterRead => ({
   name,
   type,
   default: value,
@@ -181,7 +255,10 @@ describe('coerceParameter', () => {
     expect(coerceParameter(param('int', 1), '1_000')).toEqual({ ok: true, value: 1000 });
   });
   it('rejects a fraction for an integer', () => {
-    expect(coerceParameter(param('int', 1), '1.5')).toEqual({ ok: false, message: 'expected an integer' });
+    expect(coerceParameter(param('int', 1), '1.5')).toEqual({
+      ok: false,
+      message: 'expected an integer'
+    });
   });
   it('parses floats in exponent form', () => {
     expect(coerceParameter(param('float', 0.1), '1e-3')).toEqual({ ok: true, value: 0.001 });
@@ -194,7 +271,10 @@ describe('coerceParameter', () => {
     expect(coerceParameter(param('bool', true), 'OFF')).toEqual({ ok: true, value: false });
   });
   it('rejects an object where a list is expected', () => {
-    expect(coerceParameter(param('list', []), '{"a": 1}')).toEqual({ ok: false, message: 'expected a JSON array' });
+    expect(coerceParameter(param('list', []), '{"a": 1}')).toEqual({
+      ok: false,
+      message: 'expected a JSON array'
+    });
   });
   it('keeps strings as typed', () => {
     expect(coerceParameter(param('str', ''), ' spaced ')).toEqual({ ok: true, value: ' spaced ' });

@@ -14,6 +14,8 @@ describe('EventStreamParser', () => {
   });
   it('joins multi-line data', () => {
     const parser = new EventStreamParser();
-    expect(parser.push('data: a\ndata: b\n\n')).toEqual([{ id: null, event: 'message', data: 'a\nb' }]);
+    expect(parser.push('data: a\ndata: b\n\n')).toEqual([
+      { id: null, event: 'message', data: 'a\nb' }
+    ]);
   });
 });

@@ -28,6 +28,8 @@ export function CasesPanel(props: SectionProps): JSX.Element {
   };
   useEffect(() => {
     void search();
+    // Typing in the search box waits for Enter; only the sector and the order search at once.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [sector, sort]);
 
   const closePublish = () => model.finishPublish();
@@ -49,12 +51,21 @@ export function CasesPanel(props: SectionProps): JSX.Element {
           data-testid="zslab-cases-search"
           onChange={e => setQ(e.target.value)}
         />
-        <button type="submit" className="jp-mod-styled zslab-button" data-testid="zslab-cases-search-submit">
+        <button
+          type="submit"
+          className="jp-mod-styled zslab-button"
+          data-testid="zslab-cases-search-submit"
+        >
           {trans.__('Search')}
         </button>
       </form>
       <div className="zslab-row">
-        <select className="zslab-input" value={sector} data-testid="zslab-cases-sector" onChange={e => setSector(e.target.value)}>
+        <select
+          className="zslab-input"
+          value={sector}
+          data-testid="zslab-cases-sector"
+          onChange={e => setSector(e.target.value)}
+        >
           <option value="">{trans.__('All sectors')}</option>
           {Object.entries(SECTORS).map(([key, [zh, en]]) => (
             <option key={key} value={key}>
@@ -62,7 +73,12 @@ export function CasesPanel(props: SectionProps): JSX.Element {
             </option>
           ))}
         </select>
-        <select className="zslab-input" value={sort} data-testid="zslab-cases-sort" onChange={e => setSort(e.target.value)}>
+        <select
+          className="zslab-input"
+          value={sort}
+          data-testid="zslab-cases-sort"
+          onChange={e => setSort(e.target.value)}
+        >
           <option value="relevance">{trans.__('Most relevant')}</option>
           <option value="recent">{trans.__('Most recent')}</option>
         </select>
@@ -75,21 +91,30 @@ export function CasesPanel(props: SectionProps): JSX.Element {
       {page && page.items.length > 0 ? (
         <>
           <div className="zslab-muted" data-testid="zslab-cases-total">
-            {page.total_exact ? trans.__('%1 cases', page.total) : trans.__('%1+ cases', page.total)}
+            {page.total_exact
+              ? trans.__('%1 cases', page.total)
+              : trans.__('%1+ cases', page.total)}
           </div>
           <ul className="zslab-list" data-testid="zslab-cases">
             {page.items.map(c => (
               <li key={c.id} className="zslab-case" data-testid="zslab-case" data-slug={c.slug}>
                 <div className="zslab-lease-head">
                   <strong>{c.title}</strong>
-                  {c.reproduced ? <span className="zslab-tag">{trans.__('reproduced')}</span> : null}
+                  {c.reproduced ? (
+                    <span className="zslab-tag">{trans.__('reproduced')}</span>
+                  ) : null}
                 </div>
                 <div className="zslab-muted">
-                  {SECTORS[c.sector] ? trans.__(SECTORS[c.sector][1]) : c.sector} · {c.task} · {trans.__(c.status)}
+                  {SECTORS[c.sector] ? trans.__(SECTORS[c.sector][1]) : c.sector} · {c.task} ·{' '}
+                  {trans.__(c.status)}
                 </div>
                 {c.summary ? <div className="zslab-card-text">{c.summary}</div> : null}
                 <div className="zslab-row">
-                  <button className="jp-mod-styled zslab-button" data-testid="zslab-case-open-panel" onClick={() => actions.openCase(c.slug, 'panel')}>
+                  <button
+                    className="jp-mod-styled zslab-button"
+                    data-testid="zslab-case-open-panel"
+                    onClick={() => actions.openCase(c.slug, 'panel')}
+                  >
                     {trans.__('Open')}
                   </button>
                   <button
@@ -112,19 +137,35 @@ export function CasesPanel(props: SectionProps): JSX.Element {
           runs={model.selectedRuns}
           trans={trans}
           onDone={version => {
-            setPublished(trans.__('Published %1 (version %2, %3).', version.slug, version.number, trans.__(version.status)));
+            setPublished(
+              trans.__(
+                'Published %1 (version %2, %3).',
+                version.slug,
+                version.number,
+                trans.__(version.status)
+              )
+            );
             closePublish();
             void search();
           }}
           onCancel={closePublish}
         />
       ) : (
-        <button className="jp-mod-styled zslab-button" data-testid="zslab-case-publish-open" onClick={() => model.requestPublish()}>
+        <button
+          className="jp-mod-styled zslab-button"
+          data-testid="zslab-case-publish-open"
+          onClick={() => model.requestPublish()}
+        >
           {trans.__('Publish runs as a case…')}
         </button>
       )}
       <Notice kind="info" text={published} testid="zslab-publish-result" />
-      <Notice kind="error" text={error?.message ?? null} fix={error?.fix} testid="zslab-cases-error" />
+      <Notice
+        kind="error"
+        text={error?.message ?? null}
+        fix={error?.fix}
+        testid="zslab-cases-error"
+      />
     </div>
   );
 }

@@ -8,7 +8,9 @@ import { PoolAvailability } from './PoolAvailability';
 import { RequestDialog } from './RequestDialog';
 
 /** Pools with free capacity, the request dialog and my leases. */
-export function ComputePanel(props: SectionProps & { requestOpen?: boolean; onRequestOpenChange?: (open: boolean) => void }): JSX.Element {
+export function ComputePanel(
+  props: SectionProps & { requestOpen?: boolean; onRequestOpenChange?: (open: boolean) => void }
+): JSX.Element {
   const model = useModel(props.model);
   const { trans } = props;
   const now = useNow();
@@ -24,7 +26,11 @@ export function ComputePanel(props: SectionProps & { requestOpen?: boolean; onRe
         <span className="zslab-muted" data-testid="zslab-stream-state">
           {model.live ? trans.__('live') : trans.__('polling')}
         </span>
-        <button className="jp-mod-styled zslab-button" data-testid="zslab-refresh-compute" onClick={() => void model.refreshCompute()}>
+        <button
+          className="jp-mod-styled zslab-button"
+          data-testid="zslab-refresh-compute"
+          onClick={() => void model.refreshCompute()}
+        >
           {trans.__('Refresh')}
         </button>
       </div>
@@ -55,7 +61,11 @@ export function ComputePanel(props: SectionProps & { requestOpen?: boolean; onRe
           }}
         />
       ) : (
-        <button className="jp-mod-styled jp-mod-accept zslab-button" data-testid="zslab-request-open" onClick={() => setOpen(true)}>
+        <button
+          className="jp-mod-styled jp-mod-accept zslab-button"
+          data-testid="zslab-request-open"
+          onClick={() => setOpen(true)}
+        >
           {trans.__('Request compute…')}
         </button>
       )}

@@ -2,14 +2,7 @@ import React, { useState } from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import { describeError, ZslabApi } from '../api';
-import {
-  formatCost,
-  formatCountdown,
-  isLive,
-  leaseCost,
-  secondsUntil,
-  specLabel
-} from '../format';
+import { formatCost, formatCountdown, isLive, leaseCost, secondsUntil, specLabel } from '../format';
 import type { LeaseRead } from '../types';
 import { Notice } from './Notice';
 
@@ -49,7 +42,11 @@ export function LeaseItem(props: {
   };
 
   return (
-    <li className={`zslab-lease zslab-lease-${lease.state}`} data-testid="zslab-lease" data-lease-id={lease.id}>
+    <li
+      className={`zslab-lease zslab-lease-${lease.state}`}
+      data-testid="zslab-lease"
+      data-lease-id={lease.id}
+    >
       <div className="zslab-lease-head">
         <span className="zslab-lease-spec">{specLabel(lease.spec)}</span>
         <span className="zslab-badge" data-testid="zslab-lease-state">
@@ -68,10 +65,7 @@ export function LeaseItem(props: {
       ) : null}
       {lease.preempt_at ? (
         <div className="zslab-warning" data-testid="zslab-lease-preempt">
-          {trans.__(
-            'Preempted in %1',
-            formatCountdown(secondsUntil(lease.preempt_at, now))
-          )}
+          {trans.__('Preempted in %1', formatCountdown(secondsUntil(lease.preempt_at, now)))}
         </div>
       ) : null}
       {lease.queue ? (
@@ -119,7 +113,12 @@ export function LeaseItem(props: {
           {live ? trans.__('Release') : trans.__('Cancel request')}
         </button>
       </div>
-      <Notice kind="error" text={error?.message ?? null} fix={error?.fix} testid="zslab-lease-error" />
+      <Notice
+        kind="error"
+        text={error?.message ?? null}
+        fix={error?.fix}
+        testid="zslab-lease-error"
+      />
     </li>
   );
 }

@@ -2,11 +2,11 @@ import React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import type { ParameterError } from '../format';
-import type { TemplateParameter } from '../types';
+import type { TemplateParameterRead } from '../types';
 
 /** One field per template parameter, typed from its default; errors under each field. */
 export function ParameterForm(props: {
-  parameters: TemplateParameter[];
+  parameters: TemplateParameterRead[];
   texts: Record<string, string>;
   errors: ParameterError[];
   trans: TranslationBundle;
@@ -60,7 +60,8 @@ export function ParameterForm(props: {
         return (
           <div key={p.name} className="zslab-field">
             <label htmlFor={`zslab-param-${p.name}`}>
-              <code>{p.name}</code> <span className="zslab-muted">{p.type === 'None' ? trans.__('any') : p.type}</span>
+              <code>{p.name}</code>{' '}
+              <span className="zslab-muted">{p.type === 'None' ? trans.__('any') : p.type}</span>
             </label>
             {control}
             {p.help ? <div className="zslab-muted">{p.help}</div> : null}

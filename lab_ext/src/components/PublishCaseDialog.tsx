@@ -61,15 +61,30 @@ export function PublishCaseDialog(props: {
       <h3>{trans.__('Publish as a case')}</h3>
       <label className="zslab-field">
         <span>{trans.__('Runs')}</span>
-        <input className="zslab-input zslab-mono" value={runs} data-testid="zslab-publish-runs" onChange={e => setRuns(e.target.value)} />
+        <input
+          className="zslab-input zslab-mono"
+          value={runs}
+          data-testid="zslab-publish-runs"
+          onChange={e => setRuns(e.target.value)}
+        />
       </label>
       <label className="zslab-field">
         <span>{trans.__('Title')}</span>
-        <input className="zslab-input" value={title} data-testid="zslab-publish-title" onChange={e => setTitle(e.target.value)} />
+        <input
+          className="zslab-input"
+          value={title}
+          data-testid="zslab-publish-title"
+          onChange={e => setTitle(e.target.value)}
+        />
       </label>
       <label className="zslab-field">
         <span>{trans.__('Sector')}</span>
-        <select className="zslab-input" value={sector} data-testid="zslab-publish-sector" onChange={e => setSector(e.target.value)}>
+        <select
+          className="zslab-input"
+          value={sector}
+          data-testid="zslab-publish-sector"
+          onChange={e => setSector(e.target.value)}
+        >
           {Object.entries(SECTORS).map(([key, [zh, en]]) => (
             <option key={key} value={key}>
               {trans.__(en)} · {zh}
@@ -79,11 +94,22 @@ export function PublishCaseDialog(props: {
       </label>
       <label className="zslab-field">
         <span>{trans.__('License (SPDX id)')}</span>
-        <input className="zslab-input" value={license} data-testid="zslab-publish-license" onChange={e => setLicense(e.target.value)} />
+        <input
+          className="zslab-input"
+          value={license}
+          data-testid="zslab-publish-license"
+          onChange={e => setLicense(e.target.value)}
+        />
       </label>
       <label className="zslab-field">
         <span>{trans.__('Summary')}</span>
-        <textarea className="zslab-input" rows={3} value={summary} data-testid="zslab-publish-summary" onChange={e => setSummary(e.target.value)} />
+        <textarea
+          className="zslab-input"
+          rows={3}
+          value={summary}
+          data-testid="zslab-publish-summary"
+          onChange={e => setSummary(e.target.value)}
+        />
       </label>
       <label className="zslab-field">
         <span>{trans.__('Visibility')}</span>
@@ -98,12 +124,27 @@ export function PublishCaseDialog(props: {
           <option value="private">{trans.__('private')}</option>
         </select>
       </label>
-      <Notice kind="error" text={error?.message ?? null} fix={error?.fix} testid="zslab-publish-error" />
+      <Notice
+        kind="error"
+        text={error?.message ?? null}
+        fix={error?.fix}
+        testid="zslab-publish-error"
+      />
       <div className="zslab-row">
-        <button type="submit" className="jp-mod-styled jp-mod-accept zslab-button" disabled={busy} data-testid="zslab-publish-submit">
+        <button
+          type="submit"
+          className="jp-mod-styled jp-mod-accept zslab-button"
+          disabled={busy}
+          data-testid="zslab-publish-submit"
+        >
           {trans.__('Publish')}
         </button>
-        <button type="button" className="jp-mod-styled zslab-button" data-testid="zslab-publish-cancel" onClick={props.onCancel}>
+        <button
+          type="button"
+          className="jp-mod-styled zslab-button"
+          data-testid="zslab-publish-cancel"
+          onClick={props.onCancel}
+        >
           {trans.__('Cancel')}
         </button>
       </div>

@@ -67,11 +67,23 @@ export function RequestDialog(props: {
     if (!sizes.some(r => r.size === size) && sizes.length > 0) {
       setSize(sizes[0].size);
     }
+    // Only a change of model resets the size; a size the user picked stays while pools refresh.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [model]);
 
   const spec =
     model && size
-      ? buildSpec({ model, size, count: Number(count) || 1, site, pool, domestic, cpu, ram, gpumem })
+      ? buildSpec({
+          model,
+          size,
+          count: Number(count) || 1,
+          site,
+          pool,
+          domestic,
+          cpu,
+          ram,
+          gpumem
+        })
       : '';
   const hoursValue = Number(hours);
 
@@ -92,6 +104,8 @@ export function RequestDialog(props: {
       cancelled = true;
       window.clearTimeout(timer);
     };
+    // `props.api` is the model's one client: it never changes while the dialog is open.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [spec, hoursValue, priority]);
 
   const submit = async () => {
@@ -106,7 +120,10 @@ export function RequestDialog(props: {
     setBusy(true);
     setError(null);
     try {
-      const lease = await props.api.requestLease({ spec, hours: hoursValue, priority }, idempotencyKey);
+      const lease = await props.api.requestLease(
+        { spec, hours: hoursValue, priority },
+        idempotencyKey
+      );
       props.onDone(lease);
     } catch (e) {
       setError(describeError(e));
@@ -207,23 +224,48 @@ export function RequestDialog(props: {
         <summary>{trans.__('Constraints')}</summary>
         {field(
           trans.__('Sites (comma-separated)'),
-          <input className="zslab-input" value={site} data-testid="zslab-request-site" onChange={e => setSite(e.target.value)} />
+          <input
+            className="zslab-input"
+            value={site}
+            data-testid="zslab-request-site"
+            onChange={e => setSite(e.target.value)}
+          />
         )}
         {field(
           trans.__('Pools (comma-separated)'),
-          <input className="zslab-input" value={pool} data-testid="zslab-request-pool" onChange={e => setPool(e.target.value)} />
+          <input
+            className="zslab-input"
+            value={pool}
+            data-testid="zslab-request-pool"
+            onChange={e => setPool(e.target.value)}
+          />
         )}
         {field(
           trans.__('CPU cores'),
-          <input className="zslab-input" value={cpu} data-testid="zslab-request-cpu" onChange={e => setCpu(e.target.value)} />
+          <input
+            className="zslab-input"
+            value={cpu}
+            data-testid="zslab-request-cpu"
+            onChange={e => setCpu(e.target.value)}
+          />
         )}
         {field(
           trans.__('Memory (e.g. 32GiB)'),
-          <input className="zslab-input" value={ram} data-testid="zslab-request-ram" onChange={e => setRam(e.target.value)} />
+          <input
+            className="zslab-input"
+            value={ram}
+            data-testid="zslab-request-ram"
+            onChange={e => setRam(e.target.value)}
+          />
         )}
         {field(
           trans.__('Device memory (e.g. 20GiB)'),
-          <input className="zslab-input" value={gpumem} data-testid="zslab-request-gpumem" onChange={e => setGpumem(e.target.value)} />
+          <input
+            className="zslab-input"
+            value={gpumem}
+            data-testid="zslab-request-gpumem"
+            onChange={e => setGpumem(e.target.value)}
+          />
         )}
         <label className="zslab-check">
           <input
@@ -270,12 +312,27 @@ export function RequestDialog(props: {
           )}
         </div>
       ) : null}
-      <Notice kind="error" text={error?.message ?? null} fix={error?.fix} testid="zslab-request-error" />
+      <Notice
+        kind="error"
+        text={error?.message ?? null}
+        fix={error?.fix}
+        testid="zslab-request-error"
+      />
       <div className="zslab-row">
-        <button type="submit" className="jp-mod-styled jp-mod-accept zslab-button" disabled={busy} data-testid="zslab-request-submit">
+        <button
+          type="submit"
+          className="jp-mod-styled jp-mod-accept zslab-button"
+          disabled={busy}
+          data-testid="zslab-request-submit"
+        >
           {trans.__('Request')}
         </button>
-        <button type="button" className="jp-mod-styled zslab-button" data-testid="zslab-request-cancel" onClick={props.onCancel}>
+        <button
+          type="button"
+          className="jp-mod-styled zslab-button"
+          data-testid="zslab-request-cancel"
+          onClick={props.onCancel}
+        >
           {trans.__('Cancel')}
         </button>
       </div>

@@ -26,7 +26,11 @@ export function RunsPanel(props: SectionProps): JSX.Element {
     <div className="zslab-panel" data-testid="zslab-runs-panel">
       <div className="zslab-section-head">
         <h2>{trans.__('Template runs')}</h2>
-        <button className="jp-mod-styled zslab-button" data-testid="zslab-refresh-runs" onClick={() => void model.refreshRuns()}>
+        <button
+          className="jp-mod-styled zslab-button"
+          data-testid="zslab-refresh-runs"
+          onClick={() => void model.refreshRuns()}
+        >
           {trans.__('Refresh')}
         </button>
       </div>
@@ -40,7 +44,12 @@ export function RunsPanel(props: SectionProps): JSX.Element {
             const progress = runProgress(run);
             const ended = run.status !== 'queued' && run.status !== 'running';
             return (
-              <li key={run.id} className={`zslab-run zslab-run-${run.status}`} data-testid="zslab-run" data-run-id={run.id}>
+              <li
+                key={run.id}
+                className={`zslab-run zslab-run-${run.status}`}
+                data-testid="zslab-run"
+                data-run-id={run.id}
+              >
                 <div className="zslab-lease-head">
                   <label className="zslab-check">
                     <input
@@ -65,7 +74,9 @@ export function RunsPanel(props: SectionProps): JSX.Element {
                 <div className="zslab-muted">
                   {run.id} · {new Date(run.created_at).toLocaleString()}
                 </div>
-                {run.error ? <div className="zslab-error-text">{run.error.split('\n')[0]}</div> : null}
+                {run.error ? (
+                  <div className="zslab-error-text">{run.error.split('\n')[0]}</div>
+                ) : null}
                 <button
                   className="jp-mod-styled zslab-button"
                   disabled={!ended}
@@ -89,7 +100,12 @@ export function RunsPanel(props: SectionProps): JSX.Element {
           ? trans.__('Publish %1 selected run(s) as a case…', model.selectedRuns.length)
           : trans.__('Publish the latest run as a case…')}
       </button>
-      <Notice kind="error" text={error?.message ?? null} fix={error?.fix} testid="zslab-runs-error" />
+      <Notice
+        kind="error"
+        text={error?.message ?? null}
+        fix={error?.fix}
+        testid="zslab-runs-error"
+      />
     </div>
   );
 }

@@ -57,7 +57,9 @@ export function Sidebar(props: SectionProps): JSX.Element {
         <ComputePanel {...props} requestOpen={requestOpen} onRequestOpenChange={setRequestOpen} />
       ) : null}
       {section === 'runs' ? <RunsPanel {...props} /> : null}
-      {section === 'templates' ? <TemplatesPanel {...props} selected={template} onSelect={setTemplate} /> : null}
+      {section === 'templates' ? (
+        <TemplatesPanel {...props} selected={template} onSelect={setTemplate} />
+      ) : null}
       {section === 'cases' ? <CasesPanel {...props} /> : null}
     </div>
   );

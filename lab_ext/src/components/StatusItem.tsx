@@ -1,17 +1,30 @@
 import React from 'react';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import { activeLease, formatCost, formatCountdown, leaseCost, secondsUntil, specLabel } from '../format';
+import {
+  activeLease,
+  formatCost,
+  formatCountdown,
+  leaseCost,
+  secondsUntil,
+  specLabel
+} from '../format';
 import { useModel, useNow } from '../hooks';
 import type { LabModel } from '../model';
 
 /** The status bar: the active lease, its remaining time and cost so far; click opens Compute. */
-export function StatusItem(props: { model: LabModel; trans: TranslationBundle; onClick: () => void }): JSX.Element {
+export function StatusItem(props: {
+  model: LabModel;
+  trans: TranslationBundle;
+  onClick: () => void;
+}): JSX.Element {
   const model = useModel(props.model);
   const now = useNow();
   const { trans } = props;
   const lease = activeLease(model.leases);
-  const waiting = model.currentLeases.length - model.leases.filter(l => l.state === 'granted' || l.state === 'active').length;
+  const waiting =
+    model.currentLeases.length -
+    model.leases.filter(l => l.state === 'granted' || l.state === 'active').length;
   let text: string;
   if (lease) {
     const cost = leaseCost(lease);

@@ -3,16 +3,18 @@ import React, { useEffect, useState } from 'react';
 import type { SectionProps } from '../actions';
 import { describeError } from '../api';
 import { isLive, parameterText, specLabel, validateParameters } from '../format';
-import type { TemplateInfo } from '../types';
+import type { TemplateRead } from '../types';
 import { Notice } from './Notice';
 import { ParameterForm } from './ParameterForm';
 
-function defaults(template: TemplateInfo): Record<string, string> {
+function defaults(template: TemplateRead): Record<string, string> {
   return Object.fromEntries(template.parameters.map(p => [p.name, parameterText(p)]));
 }
 
 /** A template's parameter form: run it on a lease, or open a filled-in copy as a notebook. */
-export function TemplateForm(props: SectionProps & { template: TemplateInfo; onBack: () => void }): JSX.Element {
+export function TemplateForm(
+  props: SectionProps & { template: TemplateRead; onBack: () => void }
+): JSX.Element {
   const { template, trans, model } = props;
   const [texts, setTexts] = useState(() => defaults(template));
   const live = model.leases.filter(isLive);
@@ -21,6 +23,8 @@ export function TemplateForm(props: SectionProps & { template: TemplateInfo; onB
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<{ message: string; fix: string | null } | null>(null);
+  // A refreshed listing of the same template keeps what the user typed; another template resets.
+  // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(() => setTexts(defaults(template)), [template.name]);
 
   const { values, errors } = validateParameters(template.parameters, texts);
@@ -41,7 +45,10 @@ export function TemplateForm(props: SectionProps & { template: TemplateInfo; onB
         setMessage(trans.__('Run %1 started; follow it under Runs.', run_id));
         void model.refreshRuns();
       } else {
-        const result = await model.api.templateNotebook(template.name, { parameters: values, path });
+        const result = await model.api.templateNotebook(template.name, {
+          parameters: values,
+          path
+        });
         props.actions.openPath(result.path);
         setMessage(trans.__('Opened %1.', result.path));
       }
@@ -54,7 +61,11 @@ export function TemplateForm(props: SectionProps & { template: TemplateInfo; onB
 
   return (
     <div className="zslab-dialog" data-testid="zslab-template-form" data-template={template.name}>
-      <button className="jp-mod-styled zslab-button zslab-link" data-testid="zslab-template-back" onClick={props.onBack}>
+      <button
+        className="jp-mod-styled zslab-button zslab-link"
+        data-testid="zslab-template-back"
+        onClick={props.onBack}
+      >
         ← {trans.__('All templates')}
       </button>
       <h3>{template.title}</h3>
@@ -68,7 +79,12 @@ export function TemplateForm(props: SectionProps & { template: TemplateInfo; onB
       />
       <label className="zslab-field">
         <span>{trans.__('Lease')}</span>
-        <select className="zslab-input" value={leaseId} data-testid="zslab-template-lease" onChange={e => setLeaseId(e.target.value)}>
+        <select
+          className="zslab-input"
+          value={leaseId}
+          data-testid="zslab-template-lease"
+          onChange={e => setLeaseId(e.target.value)}
+        >
           <option value="">{trans.__('No lease (run on the Jupyter server)')}</option>
           {live.map(lease => (
             <option key={lease.id} value={lease.id}>
@@ -89,7 +105,12 @@ export function TemplateForm(props: SectionProps & { template: TemplateInfo; onB
       </div>
       <label className="zslab-field">
         <span>{trans.__('Notebook path')}</span>
-        <input className="zslab-input" value={path} data-testid="zslab-template-path" onChange={e => setPath(e.target.value)} />
+        <input
+          className="zslab-input"
+          value={path}
+          data-testid="zslab-template-path"
+          onChange={e => setPath(e.target.value)}
+        />
       </label>
       <button
         className="jp-mod-styled zslab-button"
@@ -100,7 +121,12 @@ export function TemplateForm(props: SectionProps & { template: TemplateInfo; onB
         {trans.__('Open as notebook')}
       </button>
       <Notice kind="info" text={message} testid="zslab-template-message" />
-      <Notice kind="error" text={error?.message ?? null} fix={error?.fix} testid="zslab-template-error" />
+      <Notice
+        kind="error"
+        text={error?.message ?? null}
+        fix={error?.fix}
+        testid="zslab-template-error"
+      />
     </div>
   );
 }
