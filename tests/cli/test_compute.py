@@ -1,23 +1,17 @@
-"""The compute side of the command line: `zslab sim`, `zslab slice parse`, `zslab inventory`."""
+"""``zslab sim | inventory | node``: the simulator and the hardware inventory from the command
+line (the request grammar, ``zslab slices parse``, is tested with the leases)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import trace_file
+from tests.cli.conftest import RunCli, assert_one_error, hub_options, zslab_cli
+from tests.conftest import ONE_H100, HubHandle, trace_file, write_inventory
 from zslab.compute.inventory import Inventory, model_from_nvml_name
 from zslab.errors import InvalidInput
-
-
-def zslab_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zslab", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 @pytest.fixture(scope="module")
@@ -127,20 +121,6 @@ def test_sim_bad_arguments_are_explained(
     assert "Traceback" not in result.stderr
 
 
-def test_slice_parse_shows_the_typed_request() -> None:
-    result = zslab_cli("slice", "parse", "a100-80gb:1g.10gb x4 site=pudong", "--json")
-    assert result.returncode == 0
-    parsed = json.loads(result.stdout)
-    assert parsed["size"] == {"kind": "MigSize", "profile": "1g.10gb"}
-    assert parsed["count"] == 4 and parsed["sites"] == ["pudong"]
-
-
-def test_slice_parse_of_a_bad_request_prints_the_grammar() -> None:
-    result = zslab_cli("slice", "parse", "h100:9g")
-    assert result.returncode == 1
-    assert "REQUEST    := TARGET" in result.stderr
-
-
 def test_inventory_show_labels_the_example() -> None:
     table = zslab_cli("inventory", "show")
     assert "EXAMPLE" in table.stdout
@@ -183,3 +163,42 @@ def test_nvml_discovery_without_a_gpu_says_so() -> None:
         assert "NVML" in caught.value.detail
     else:
         pytest.skip("this machine has NVIDIA GPUs: discovery works instead of failing")
+
+
+def test_inventory_show_reads_a_yaml_file(tmp_path: Path) -> None:
+    result = zslab_cli("inventory", "show", "--file", write_inventory(tmp_path, ONE_H100))
+
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0
+    assert lines[0] == "one-h100: 1 nodes, 1 accelerators"
+    assert lines[1].split() == ["SITE", "POOL", "MODEL", "NODES", "DEVICES"]
+    assert lines[2].split() == ["pudong", "h100", "h100-80gb", "1", "1"]
+
+
+@pytest.mark.parametrize("option", ["--file", "--trace-nodes"])
+def test_a_missing_inventory_file_is_one_error_naming_the_option(
+    tmp_path: Path, option: str
+) -> None:
+    result = zslab_cli("inventory", "show", option, str(tmp_path / "nowhere.yaml"))
+
+    assert_one_error(result, "nowhere.yaml is not a file", option)
+
+
+def test_inventory_load_replaces_the_hubs_and_a_node_drains(
+    inventory_hub: HubHandle, tmp_path: Path, run_cli: RunCli
+) -> None:
+    admin = hub_options(inventory_hub)
+
+    loaded = run_cli("inventory", "load", write_inventory(tmp_path, ONE_H100), *admin)
+    drained = run_cli("node", "drain", "h-01", "--reason", "maintenance", *admin)
+    undone = run_cli("node", "drain", "h-01", "--undo", *admin)
+
+    assert loaded.out == "Loaded one-h100: 1 nodes, 1 accelerators.\n"
+    assert drained.out == "h-01 drained; 0 lease(s) still running there.\n"
+    assert undone.out == "h-01 accepting placements again; 0 lease(s) still running there.\n"
+
+
+def test_loading_a_missing_inventory_is_one_error(tmp_path: Path, run_cli: RunCli) -> None:
+    outcome = run_cli("inventory", "load", str(tmp_path / "site.yaml"))
+
+    assert_one_error(outcome, "site.yaml is not a file")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tests.cli.conftest import RunCli, assert_one_error, zslab_cli
 from tests.conftest import HubHandle
 
 
@@ -32,18 +30,8 @@ def notebook(path: Path, body: str) -> Path:
     return path
 
 
-def zslab(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zslab", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
-
-
 def test_templates_list_names_the_five_templates_with_parameters() -> None:
-    done = zslab("templates", "list", "--json")
+    done = zslab_cli("templates", "list", "--json")
 
     assert done.returncode == 0, done.stderr
     templates = {t["name"]: t for t in json.loads(done.stdout)}
@@ -59,7 +47,7 @@ def test_run_records_the_run_in_the_hub_and_prints_it(hub: HubHandle, tmp_path: 
     )
     env = {"ZSLAB_URL": hub.url, "ZSLAB_TOKEN": hub.admin_token}
 
-    done = zslab(
+    done = zslab_cli(
         "run",
         str(source),
         "-p",
@@ -88,7 +76,7 @@ def test_run_records_the_run_in_the_hub_and_prints_it(hub: HubHandle, tmp_path: 
 def test_a_failing_run_exits_1_and_keeps_the_notebook(tmp_path: Path) -> None:
     source = notebook(tmp_path / "bad.ipynb", "raise ValueError('no data')")
 
-    done = zslab("run", str(source), "--no-record", "--json", "--output", str(tmp_path / "run"))
+    done = zslab_cli("run", str(source), "--no-record", "--json", "--output", str(tmp_path / "run"))
 
     assert done.returncode == 1
     run = json.loads(done.stdout)
@@ -108,8 +96,22 @@ def test_bad_parameters_are_refused_before_anything_runs(
 ) -> None:
     source = notebook(tmp_path / "t.ipynb", "print(factor)")
 
-    done = zslab("run", str(source), *args, "--no-record", "--output", str(tmp_path / "run"))
+    done = zslab_cli("run", str(source), *args, "--no-record", "--output", str(tmp_path / "run"))
 
     assert done.returncode == 1
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_templates_show_prints_one_templates_parameters(run_cli: RunCli) -> None:
+    outcome = run_cli("templates", "show", "finetune")
+
+    assert outcome.code == 0
+    assert outcome.out.startswith("finetune: ")
+    assert "  max_steps: int = 100" in outcome.out
+
+
+def test_an_unknown_template_is_one_error_naming_the_known_ones(run_cli: RunCli) -> None:
+    outcome = run_cli("templates", "show", "nope")
+
+    assert_one_error(outcome, "no template named 'nope'", "finetune")

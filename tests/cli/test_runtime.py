@@ -1,8 +1,7 @@
-"""The ``zslab`` command: embedded up/down/status, the shared hub, and the account nouns."""
+"""``zslab up | down | status | hub``: the embedded hub's lifecycle, and the shared hub."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -11,21 +10,14 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
 import zslab
+from tests.cli.conftest import RunCli, assert_one_error, hub_options, zslab_cli
 from tests.conftest import HubHandle, free_port, wait_for
-from zslab.cli import build_parser
 from zslab.config import RuntimeInfo, Settings
-
-
-def zslab_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "zslab", *args], capture_output=True, text=True, timeout=timeout
-    )
 
 
 def _runtime() -> RuntimeInfo | None:
@@ -182,81 +174,7 @@ def test_hub_refuses_a_malformed_database_url() -> None:
     assert result.returncode == 1
     assert "not a SQLAlchemy URL" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-# --- nouns and verbs -----------------------------------------------------------------------
-
-
-def _as(hub: HubHandle, token: str | None = None) -> tuple[str, ...]:
-    return ("--url", hub.url, "--token", token or hub.admin_token)
-
-
-def test_account_nouns_end_to_end(sqlite_hub: HubHandle) -> None:
-    hub = sqlite_hub
-    added = zslab_cli("user", "add", "alice", "--email", "alice@example.org", "--json", *_as(hub))
-    assert json.loads(added.stdout)["name"] == "alice"
-    assert zslab_cli("org", "add", "acme", *_as(hub)).returncode == 0
-    project = json.loads(zslab_cli("project", "add", "acme/nlp", "--json", *_as(hub)).stdout)
-    assert project["org_slug"] == "acme" and project["slug"] == "nlp"
-    assert zslab_cli("project", "member-add", "acme/nlp", "alice", *_as(hub)).returncode == 0
-
-    token = json.loads(zslab_cli("token", "create", "--user", "alice", "--json", *_as(hub)).stdout)
-    me = zslab_cli("me", *_as(hub, token["secret"]))
-    assert me.stdout.startswith("alice (member)")
-    projects = json.loads(zslab_cli("project", "list", "--json", *_as(hub, token["secret"])).stdout)
-    assert [p["slug"] for p in projects] == ["nlp"]
-
-    audit = json.loads(zslab_cli("audit", "list", "--json", *_as(hub)).stdout)
-    assert {"user.create", "org.create", "project.create", "token.create"} <= {
-        e["action"] for e in audit
-    }
-
-
-def test_listings_print_tables(sqlite_hub: HubHandle) -> None:
-    table = zslab_cli("user", "list", *_as(sqlite_hub)).stdout.splitlines()
-    assert table[0].split()[:3] == ["ID", "NAME", "ROLE"]
-    assert "admin" in table[1]
-
-
-def test_bad_input_prints_the_field_and_fix_without_a_traceback(sqlite_hub: HubHandle) -> None:
-    result = zslab_cli("user", "add", "Not_Valid", *_as(sqlite_hub))
-    assert result.returncode == 1
-    assert "name" in result.stderr and "lower-case letters" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_project_add_without_an_org_says_how(sqlite_hub: HubHandle) -> None:
-    result = zslab_cli("project", "add", "lonely", *_as(sqlite_hub))
-    assert result.returncode == 1
-    assert "ORG/SLUG" in result.stderr
-
-
-def _commands(parser: argparse.ArgumentParser, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Every leaf command of the parser, as ("project list", its parser)."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for name, sub in action.choices.items():
-                children = list(_commands(sub, f"{prefix}{name} "))
-                yield from children or [(f"{prefix}{name}", sub)]
-
-
-def test_every_listing_offers_json() -> None:
-    listings = [
-        (name, p)
-        for name, p in _commands(build_parser())
-        if name.split()[-1] in {"list", "ls", "members", "status"}
-    ]
-    assert len(listings) >= 8
-    missing = [
-        name for name, p in listings if not any("--json" in a.option_strings for a in p._actions)
-    ]
-    assert missing == []
-
-
-def test_help_names_the_nouns() -> None:
-    result = zslab_cli("--help")
-    for noun in ("up", "down", "status", "hub", "token", "user", "org", "project", "audit"):
-        assert noun in result.stdout
+    assert_one_error(result, "database URL 'not a url'", "fix: Use e.g. sqlite:")
 
 
 def test_hub_on_a_busy_port_says_so() -> None:
@@ -268,3 +186,22 @@ def test_hub_on_a_busy_port_says_so() -> None:
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_version_prints_the_package_version(run_cli: RunCli) -> None:
+    assert run_cli("version").out == f"zslab {zslab.__version__}\n"
+
+
+def test_health_and_me_answer_from_the_hub(sqlite_hub: HubHandle, run_cli: RunCli) -> None:
+    health = run_cli("health", *hub_options(sqlite_hub))
+    me = run_cli("me", "--json", *hub_options(sqlite_hub))
+
+    assert health.code == 0 and health.out.startswith(f"ok: zslab {zslab.__version__}, up ")
+    assert json.loads(me.out)["user"]["name"] == "admin"
+
+
+def test_a_client_command_without_a_hub_is_one_error_and_starts_none(run_cli: RunCli) -> None:
+    outcome = run_cli("health")
+
+    assert_one_error(outcome, "none is running", "fix: Run `zslab up`")
+    assert _runtime() is None
