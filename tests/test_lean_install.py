@@ -218,8 +218,8 @@ def test_a_domain_package_without_its_extra_names_it(
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
-    reason="zslab/cli.py cmd_up imports zslab.embedded/zslab.hub without first calling "
-    "zslab.extras.require('hub', 'zslab up') (the lead wires it at integration)",
+    reason="zslab/cli/runtime.py cmd_up imports zslab.embedded (which imports zslab.hub) without "
+    "first calling zslab.extras.require('hub', 'zslab up') (the lead wires it at integration)",
 )
 def test_zslab_up_without_the_hub_extra_says_which_to_install(
     lean: LeanVenv, tmp_path: Path
